@@ -1,0 +1,1 @@
+//! Experiments for TABS (tasks and training wiring: issue 4).

@@ -1,0 +1,1 @@
+//! Measurement for TABS (to come: issue 5).

@@ -1,0 +1,1 @@
+//! DeBERTa-v2/v3 for TABS (to come: issue 3).
