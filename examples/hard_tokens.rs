@@ -14,7 +14,7 @@ use burn::tensor::backend::Backend;
 use burn::tensor::{Distribution, Tensor};
 use clap::{Parser, ValueEnum};
 use tabs::{
-    AdaptedLinear, AdapterConfig, GateMode, Granularity, GatingConfig, Kernel, RankStats, SpectralConfig,
+    AdaptedLinear, AdapterConfig, GateMode, GatingConfig, Granularity, Kernel, RankStats, SpectralConfig,
     SpectralGates, TokenMask,
 };
 
@@ -85,7 +85,11 @@ fn main() -> Result<()> {
         Gran::Sequence => Granularity::Sequence,
         Gran::Token => Granularity::Token,
     };
-    let spectral = AdapterConfig::Spectral(SpectralConfig { rank: R, alpha: 1.0, kernel: Kernel::DenseMasked });
+    let spectral = AdapterConfig::Spectral(SpectralConfig {
+        rank: R,
+        alpha: 1.0,
+        kernel: Kernel::DenseMasked,
+    });
     let map = AdaptedLinear::<Ad>::new(LinearConfig::new(D, D).init(&dev), &spectral)?;
     let mut cfg = GatingConfig::new(granularity);
     cfg.rank = R;
@@ -133,7 +137,14 @@ fn main() -> Result<()> {
         let y = model.map.forward(x.clone(), Some(&g.gates));
         mse += (y - target.clone()).square().mean().into_scalar();
         frozen += (model.map.base.forward(x) - target).square().mean().into_scalar();
-        let ranks = g.gates.clone().greater_elem(0.0).float().sum_dim(2).into_data().to_vec::<f32>()?;
+        let ranks = g
+            .gates
+            .clone()
+            .greater_elem(0.0)
+            .float()
+            .sum_dim(2)
+            .into_data()
+            .to_vec::<f32>()?;
         let hard = hard.into_data().to_vec::<f32>()?;
         for (r, h) in ranks.iter().zip(hard) {
             if h > 0.5 {
@@ -147,8 +158,16 @@ fn main() -> Result<()> {
         stats.record(std::slice::from_ref(&g), &mask);
     }
     println!("\nat inference ({} sequences):", batches * BATCH);
-    println!("  mse          {:.4} (frozen map: {:.4})", mse / batches as f32, frozen / batches as f32);
-    println!("  mean rank    hard tokens {:.2}, easy tokens {:.2} (of R = {R})", hard_rank / hard_n, easy_rank / easy_n);
+    println!(
+        "  mse          {:.4} (frozen map: {:.4})",
+        mse / batches as f32,
+        frozen / batches as f32
+    );
+    println!(
+        "  mean rank    hard tokens {:.2}, easy tokens {:.2} (of R = {R})",
+        hard_rank / hard_n,
+        easy_rank / easy_n
+    );
     println!("  histogram    {:?} (tokens of rank 0..={R})", stats.histogram[0]);
     println!(
         "  budget       {} violations of {} groups, worst r/B = {:.3}",
