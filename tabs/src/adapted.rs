@@ -87,6 +87,18 @@ impl<B: Backend> AdaptedLinear<B> {
         y
     }
 
+    /// The map for inputs that are not tokens (e.g. DeBERTa's relative-position embeddings projected by
+    /// `key_proj`/`query_proj`): frozen map + LoRA (as peft applies it to every call), *without* the gated
+    /// spectral term (g ≡ 0): gates and budgets are per token, and these rows are not tokens.
+    /// `x`: `[..., d_in]` → `[..., d_out]`.
+    pub fn forward_static<const D: usize>(&self, x: Tensor<B, D>) -> Tensor<B, D> {
+        let mut y = self.base.forward(x.clone());
+        if let (Some(lora), false) = (&self.lora, self.lora_merged) {
+            y = y + lora.forward(x);
+        }
+        y
+    }
+
     /// Merge the LoRA update into the frozen weight (W ← W + (α/r)AB); no-op without LoRA or when merged.
     pub fn merge_lora(mut self) -> Self {
         if let (Some(lora), false) = (&self.lora, self.lora_merged) {

@@ -283,10 +283,12 @@ impl<B: Backend> SpectralGates<B> {
                 } else {
                     logits
                 };
-                let p = group(hc.prob_nonzero(logits.clone()));
+                let mut p = group(hc.prob_nonzero(logits.clone()));
                 let mut z = hc.sample(logits);
                 if cfg.budget.projection {
-                    z = z * nonzero_budget;
+                    // Sequences with B = 0 get no direction at all (their expected count is then exactly 0).
+                    z = z * nonzero_budget.clone();
+                    p = p * nonzero_budget.reshape([b, 1]);
                 }
                 let count = (p * cost).sum_dim(1).squeeze_dim(1);
                 LayerGates {
@@ -341,10 +343,11 @@ impl<B: Backend> SpectralGates<B> {
                     all
                 };
                 let mine = this_layer(all);
-                let count = hc.prob_nonzero(mine.clone()).sum().reshape([1]);
+                let mut count = hc.prob_nonzero(mine.clone()).sum().reshape([1]);
                 let mut z = hc.sample(mine);
                 if cfg.budget.projection && global == 0.0 {
                     z = z.zeros_like();
+                    count = count.zeros_like();
                 }
                 LayerGates {
                     gates: z.expand([b, t, r]) * m3,
