@@ -1,0 +1,200 @@
+//! Disentangled self-attention (DeBERTa), equal to HF's `DisentangledSelfAttention` + `DebertaV2SelfOutput`.
+//!
+//! With per-head Q, K, V `[b, H, T, dh]`, scale factor s = 1 + [c2p] + [p2c] and σ = √(dh·s):
+//! scores = Q·(K/σ)ᵀ + c2p/σ + p2c/σ, where for relative embeddings R (LayerNorm'd, dropped out) and their
+//! projections K_r = key_proj(R), Q_r = query_proj(R) (or `pos_key_proj` / `pos_query_proj` when
+//! `share_att_key` is false):
+//! c2p[i, j] = Q_i·K_r[c(i − j)], p2c[i, j] = K_j·Q_r[p(i − j)] (row maps of [`crate::relative`]).
+//! probs = softmax over real keys; context = probs·V; out = LayerNorm(dense(context) + x).
+//!
+//! Target maps `query_proj`, `key_proj`, `value_proj` and `attention.output.dense` are
+//! [`tabs::AdaptedLinear`]s fed the layer's gates. Relative-embedding rows go through the same maps *without*
+//! the gated term ([`tabs::AdaptedLinear::forward_static`]): they are not tokens and carry no gates.
+
+use burn::module::Module;
+use burn::nn::{Dropout, DropoutConfig, LayerNorm, Linear};
+use burn::tensor::activation::softmax;
+use burn::tensor::backend::Backend;
+use burn::tensor::{Bool, Int, Tensor};
+use tabs::{AdaptedLinear, AdapterConfig};
+
+use crate::config::DebertaConfig;
+use crate::error::Result;
+use crate::relative::skew;
+use crate::weights::{IfMissing, Weights};
+
+/// Shape facts of an attention block.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AttentionShape {
+    /// H.
+    pub heads: usize,
+    /// dh.
+    pub head_size: usize,
+    /// content → position.
+    pub c2p: bool,
+    /// position → content.
+    pub p2c: bool,
+    /// Relative attention on.
+    pub relative: bool,
+    /// Reuse query/key projections for positions.
+    pub share_att_key: bool,
+}
+
+impl AttentionShape {
+    /// σ = √(dh·s) in f32, as torch computes it.
+    pub fn scale(&self) -> f64 {
+        let s = 1 + self.c2p as usize + self.p2c as usize;
+        ((self.head_size * s) as f32).sqrt() as f64
+    }
+}
+
+/// Per-forward relative-position context shared by every layer.
+#[derive(Debug, Clone)]
+pub struct RelativeContext<B: Backend> {
+    /// LayerNorm'd relative embeddings `[2·span, d]` (before per-layer dropout).
+    pub embeddings: Tensor<B, 2>,
+    /// c2p rows for the 2T − 1 distances, descending δ: `[2T − 1]`.
+    pub c2p_rows: Tensor<B, 1, Int>,
+    /// p2c rows for the 2T − 1 distances, descending δ: `[2T − 1]`.
+    pub p2c_rows: Tensor<B, 1, Int>,
+}
+
+/// The attention block of one layer (`attention.self.*` and `attention.output.*`).
+#[derive(Module, Debug)]
+pub struct Attention<B: Backend> {
+    /// `attention.self.query_proj`.
+    pub query_proj: AdaptedLinear<B>,
+    /// `attention.self.key_proj`.
+    pub key_proj: AdaptedLinear<B>,
+    /// `attention.self.value_proj`.
+    pub value_proj: AdaptedLinear<B>,
+    /// `attention.self.pos_key_proj` (c2p, `share_att_key` false).
+    pub pos_key_proj: Option<Linear<B>>,
+    /// `attention.self.pos_query_proj` (p2c, `share_att_key` false).
+    pub pos_query_proj: Option<Linear<B>>,
+    /// `attention.output.dense`.
+    pub output_dense: AdaptedLinear<B>,
+    /// `attention.output.LayerNorm`.
+    pub output_norm: LayerNorm<B>,
+    /// Dropout on probabilities.
+    pub probs_dropout: Dropout,
+    /// Dropout after the output dense and on relative embeddings.
+    pub hidden_dropout: Dropout,
+    /// Shape facts.
+    #[module(skip)]
+    pub shape: AttentionShape,
+}
+
+impl<B: Backend> Attention<B> {
+    /// Build from weights under `encoder.layer.{i}.attention`.
+    pub fn new(c: &DebertaConfig, w: &mut Weights, prefix: &str, device: &B::Device) -> Result<Self> {
+        let d = c.hidden_size;
+        let all = c.num_attention_heads * c.attention_head_size;
+        let none = AdapterConfig::None;
+        let lin = |w: &mut Weights, name: &str, d_in: usize, d_out: usize| {
+            w.linear::<B>(&format!("{prefix}.{name}"), d_in, d_out, true, IfMissing::Fail, device)
+        };
+        let rel = c.relative_attention;
+        Ok(Self {
+            query_proj: AdaptedLinear::new(lin(w, "self.query_proj", d, all), &none)?,
+            key_proj: AdaptedLinear::new(lin(w, "self.key_proj", d, all), &none)?,
+            value_proj: AdaptedLinear::new(lin(w, "self.value_proj", d, all), &none)?,
+            pos_key_proj: (rel && !c.share_att_key && c.c2p).then(|| lin(w, "self.pos_key_proj", d, all)),
+            pos_query_proj: (rel && !c.share_att_key && c.p2c).then(|| lin(w, "self.pos_query_proj", d, all)),
+            output_dense: AdaptedLinear::new(lin(w, "output.dense", all, d), &none)?,
+            output_norm: w.layer_norm(&format!("{prefix}.output.LayerNorm"), d, c.layer_norm_eps, device),
+            probs_dropout: DropoutConfig::new(c.attention_probs_dropout_prob).init(),
+            hidden_dropout: DropoutConfig::new(c.hidden_dropout_prob).init(),
+            shape: AttentionShape {
+                heads: c.num_attention_heads,
+                head_size: c.attention_head_size,
+                c2p: c.c2p,
+                p2c: c.p2c,
+                relative: rel,
+                share_att_key: c.share_att_key,
+            },
+        })
+    }
+
+    fn heads(&self, x: Tensor<B, 3>) -> Tensor<B, 4> {
+        let [b, t, _] = x.dims();
+        x.reshape([b, t, self.shape.heads, self.shape.head_size])
+            .swap_dims(1, 2)
+    }
+
+    /// Project relative-embedding rows `[n, d]` → per-head `[1, H, n, dh]`.
+    fn pos_heads(&self, rows: Tensor<B, 2>, query_side: bool) -> Tensor<B, 4> {
+        let [n, _] = rows.dims();
+        let projected = match (query_side, self.shape.share_att_key) {
+            (false, true) => self.key_proj.forward_static(rows),
+            (true, true) => self.query_proj.forward_static(rows),
+            (false, false) => self.pos_key_proj.as_ref().expect("c2p has pos_key_proj").forward(rows),
+            (true, false) => self
+                .pos_query_proj
+                .as_ref()
+                .expect("p2c has pos_query_proj")
+                .forward(rows),
+        };
+        projected
+            .reshape([1, n, self.shape.heads, self.shape.head_size])
+            .swap_dims(1, 2)
+    }
+
+    /// x·P[rows]ᵀ for the 2T − 1 distances: `x` `[b, H, T, dh]` → `[b, H, T, 2T − 1]`, projecting only the rows
+    /// needed when 2T − 1 < 2·span, else all 2·span rows then selecting columns (same values either way).
+    fn by_distance(
+        &self,
+        x: Tensor<B, 4>,
+        rel: &Tensor<B, 2>,
+        rows: &Tensor<B, 1, Int>,
+        query_side: bool,
+    ) -> Tensor<B, 4> {
+        let [b, h, _, dh] = x.dims();
+        let n_dist = rows.dims()[0];
+        let n_rel = rel.dims()[0];
+        if n_dist < n_rel {
+            let p = self.pos_heads(rel.clone().select(0, rows.clone()), query_side); // [1, H, 2T−1, dh]
+            x.matmul(p.expand([b, h, n_dist, dh]).swap_dims(2, 3))
+        } else {
+            let p = self.pos_heads(rel.clone(), query_side); // [1, H, 2span, dh]
+            x.matmul(p.expand([b, h, n_rel, dh]).swap_dims(2, 3))
+                .select(3, rows.clone())
+        }
+    }
+
+    /// `x` `[b, T, d]`, gates `[b, T, R]` (spectral adapters), `key_mask` `[b, 1, 1, T]` (true = padding) →
+    /// `[b, T, d]`.
+    pub fn forward(
+        &self,
+        x: Tensor<B, 3>,
+        gates: Option<&Tensor<B, 3>>,
+        key_mask: Tensor<B, 4, Bool>,
+        rel: Option<&RelativeContext<B>>,
+    ) -> Tensor<B, 3> {
+        let [b, t, _] = x.dims();
+        let scale = self.shape.scale();
+        let q = self.heads(self.query_proj.forward(x.clone(), gates));
+        let k = self.heads(self.key_proj.forward(x.clone(), gates));
+        let v = self.heads(self.value_proj.forward(x.clone(), gates));
+        let mut scores = q.clone().matmul(k.clone().div_scalar(scale).swap_dims(2, 3));
+        if let (true, Some(rel)) = (self.shape.relative, rel) {
+            let r = self.hidden_dropout.forward(rel.embeddings.clone());
+            if self.shape.c2p {
+                let c2p = skew(self.by_distance(q, &r, &rel.c2p_rows, false));
+                scores = scores + c2p.div_scalar(scale);
+            }
+            if self.shape.p2c {
+                let p2c = skew(self.by_distance(k, &r, &rel.p2c_rows, true)).swap_dims(2, 3);
+                scores = scores + p2c.div_scalar(scale);
+            }
+        }
+        let scores = scores.mask_fill(key_mask.expand([b, self.shape.heads, t, t]), f32::MIN);
+        let probs = self.probs_dropout.forward(softmax(scores, 3));
+        let context = probs
+            .matmul(v)
+            .swap_dims(1, 2)
+            .reshape([b, t, self.shape.heads * self.shape.head_size]);
+        let out = self.hidden_dropout.forward(self.output_dense.forward(context, gates));
+        self.output_norm.forward(out + x)
+    }
+}
