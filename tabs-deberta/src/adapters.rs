@@ -11,8 +11,11 @@
 //! that layer's input, shared by the layer's target maps. The embeddings, LayerNorms, relative embeddings and
 //! untargeted maps are frozen; the pooler and classifier stay trainable.
 
+use std::path::Path;
+
 use burn::module::Module;
 use burn::tensor::backend::Backend;
+use tabs::io::{self, AdapterManifest, TensorPath};
 use tabs::{AdaptedLinear, AdapterConfig, GatingConfig, SpectralGates};
 
 use crate::error::{DebertaError, Result};
@@ -190,5 +193,24 @@ impl<B: Backend> DebertaForSequenceClassification<B> {
     /// Trainable parameters with adapters: adapters + gates + pooler + classifier.
     pub fn trainable_params(&self) -> usize {
         self.deberta.adapter_params() + self.head_params()
+    }
+}
+
+/// The tensors of an adapter file for a classification model: every adapter and gate tensor (see
+/// [`tabs::io::adapter_tensors`]) plus the always-trainable `pooler.*` and `classifier.*`.
+pub fn adapter_and_head_tensors(path: &TensorPath<'_>) -> bool {
+    io::adapter_tensors(path) || matches!(path.names.first().map(String::as_str), Some("pooler" | "classifier"))
+}
+
+impl<B: Backend> DebertaForSequenceClassification<B> {
+    /// Save the adapters, gates and heads (`adapter.safetensors` + `adapter_config.json`) atomically into `dir`.
+    pub fn save_adapter(&self, dir: &Path, manifest: &AdapterManifest) -> Result<()> {
+        Ok(io::save_adapter_with(self, dir, manifest, adapter_and_head_tensors)?)
+    }
+
+    /// Load adapters, gates and heads saved by [`DebertaForSequenceClassification::save_adapter`] into a model
+    /// with the same injection; fails with a typed error on another method, shapes or a damaged file.
+    pub fn load_adapter(self, dir: &Path, expected: &AdapterManifest) -> Result<Self> {
+        Ok(io::load_adapter_with(self, dir, expected, adapter_and_head_tensors)?)
     }
 }

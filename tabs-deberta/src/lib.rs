@@ -12,6 +12,7 @@
 //! | encoder + classification head | [`model`] |
 //! | adapter injection by name | [`adapters`] |
 //! | DeBERTa-v3 tokenizer (spm.model / tokenizer.json) | [`tokenize`] |
+//! | JSON batches in and out of a forward pass (`deberta-forward`) | [`forward_io`] |
 #![warn(missing_docs)]
 
 pub mod activation;
@@ -21,6 +22,7 @@ pub mod config;
 pub mod embedding;
 pub mod encoder;
 pub mod error;
+pub mod forward_io;
 pub mod loader;
 pub mod model;
 pub mod relative;

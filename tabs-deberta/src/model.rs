@@ -122,7 +122,8 @@ impl<B: Backend> DebertaModel<B> {
                 c.vocab_size
             )));
         }
-        if let Some(tt) = &input.token_type_ids {
+        // Without token-type embeddings (DeBERTa-v3) token types are ignored, as in transformers.
+        if let Some(tt) = input.token_type_ids.as_ref().filter(|_| c.type_vocab_size > 0) {
             if tt.dims() != [b, t] {
                 return Err(DebertaError::Input(format!(
                     "token_type_ids has shape {:?}, input_ids [{b}, {t}]",
@@ -130,10 +131,10 @@ impl<B: Backend> DebertaModel<B> {
                 )));
             }
             let (lo, hi) = (min_of(tt), max_of(tt));
-            if lo < 0 || (hi > 0 && hi as usize >= c.type_vocab_size.max(1)) {
+            if lo < 0 || hi as usize >= c.type_vocab_size {
                 return Err(DebertaError::Input(format!(
                     "token_type_ids must be in [0, {}), found values in [{lo}, {hi}]",
-                    c.type_vocab_size.max(1)
+                    c.type_vocab_size
                 )));
             }
         }

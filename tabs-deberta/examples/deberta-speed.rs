@@ -1,0 +1,58 @@
+//! Forward latency of a base-size DeBERTa-v3 (768/12/12/3072, vocab 128100, random init) on the CPU backend,
+//! batch 1, for the given lengths; the PyTorch peer is `scripts/torch_deberta_speed.py` (same shapes, same
+//! thread count). Prints one JSON line per length.
+//!
+//! cargo run --release -p tabs-deberta --example deberta-speed -- --lengths 128,512 --iters 5
+
+use std::time::Instant;
+
+use anyhow::Result;
+use burn::backend::NdArray;
+use burn::tensor::{Int, Tensor, TensorData};
+use clap::Parser;
+use tabs_deberta::{DebertaConfig, DebertaForSequenceClassification, DebertaInput};
+
+#[derive(Parser, Debug)]
+#[command(about = "Base-size DeBERTa-v3 forward latency on the CPU backend")]
+struct Args {
+    /// Sequence lengths.
+    #[arg(long, value_delimiter = ',', default_value = "128,512")]
+    lengths: Vec<usize>,
+    /// Timed iterations per length (after one warm-up).
+    #[arg(long, default_value_t = 5)]
+    iters: usize,
+}
+
+fn main() -> Result<()> {
+    let args = Args::parse();
+    let device = Default::default();
+    let config = DebertaConfig::v3_base();
+    let t0 = Instant::now();
+    let model = DebertaForSequenceClassification::<NdArray>::random(&config, 0, &device);
+    eprintln!("built base-size model in {:.1} s", t0.elapsed().as_secs_f64());
+    for &t in &args.lengths {
+        let ids: Vec<i64> = (0..t as i64).map(|i| 4 + (i * 7919) % 128_000).collect();
+        let input = DebertaInput {
+            input_ids: Tensor::<NdArray, 2, Int>::from_data(TensorData::new(ids, [1, t]), &device),
+            attention_mask: Tensor::<NdArray, 2, Int>::ones([1, t], &device),
+            token_type_ids: None,
+        };
+        model.deberta.validate(&input)?;
+        let _ = model.forward(&input).logits.into_data();
+        let mut times = Vec::with_capacity(args.iters);
+        for _ in 0..args.iters {
+            let s = Instant::now();
+            let _ = model.forward(&input).logits.into_data();
+            times.push(s.elapsed().as_secs_f64());
+        }
+        times.sort_by(f64::total_cmp);
+        let mean = times.iter().sum::<f64>() / times.len() as f64;
+        println!(
+            "{{\"impl\": \"burn-ndarray\", \"length\": {t}, \"mean_s\": {mean:.4}, \"min_s\": {:.4}, \"median_s\": {:.4}, \"iters\": {}}}",
+            times[0],
+            times[times.len() / 2],
+            times.len()
+        );
+    }
+    Ok(())
+}
