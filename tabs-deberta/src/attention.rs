@@ -116,50 +116,36 @@ impl<B: Backend> Attention<B> {
         })
     }
 
-    fn heads(&self, x: Tensor<B, 3>) -> Tensor<B, 4> {
+    /// `[b, T, H·dh]` → per-head rows `[b·H, T, dh]` (HF's `transpose_for_scores`). Attention runs on 3-D
+    /// tensors: burn-ndarray's batched matmul is ~17× slower on 4-D strided views (measured, `op-probe`).
+    fn heads(&self, x: Tensor<B, 3>) -> Tensor<B, 3> {
         let [b, t, _] = x.dims();
-        x.reshape([b, t, self.shape.heads, self.shape.head_size])
-            .swap_dims(1, 2)
+        let (h, dh) = (self.shape.heads, self.shape.head_size);
+        x.reshape([b, t, h, dh]).swap_dims(1, 2).reshape([b * h, t, dh])
     }
 
-    /// Project relative-embedding rows `[n, d]` → per-head `[1, H, n, dh]`.
-    fn pos_heads(&self, rows: Tensor<B, 2>, query_side: bool) -> Tensor<B, 4> {
-        let [n, _] = rows.dims();
-        let projected = match (query_side, self.shape.share_att_key) {
-            (false, true) => self.key_proj.forward_static(rows),
-            (true, true) => self.query_proj.forward_static(rows),
-            (false, false) => self.pos_key_proj.as_ref().expect("c2p has pos_key_proj").forward(rows),
-            (true, false) => self
-                .pos_query_proj
-                .as_ref()
-                .expect("p2c has pos_query_proj")
-                .forward(rows),
+    /// Projected relative-embedding rows for the 2T − 1 distances, per head and batch: `[b·H, 2T − 1, dh]`.
+    /// Projects only the selected rows when 2T − 1 < 2·span, else all 2·span rows and then selects (rows of
+    /// a 2-D tensor: a cheap gather); the values are the same either way.
+    fn positions(&self, rel: &Tensor<B, 2>, rows: &Tensor<B, 1, Int>, query_side: bool, b: usize) -> Tensor<B, 3> {
+        let project = |x: Tensor<B, 2>| match (query_side, self.shape.share_att_key) {
+            (false, true) => self.key_proj.forward_static(x),
+            (true, true) => self.query_proj.forward_static(x),
+            (false, false) => self.pos_key_proj.as_ref().expect("c2p has pos_key_proj").forward(x),
+            (true, false) => self.pos_query_proj.as_ref().expect("p2c has pos_query_proj").forward(x),
         };
-        projected
-            .reshape([1, n, self.shape.heads, self.shape.head_size])
-            .swap_dims(1, 2)
-    }
-
-    /// x·P[rows]ᵀ for the 2T − 1 distances: `x` `[b, H, T, dh]` → `[b, H, T, 2T − 1]`, projecting only the rows
-    /// needed when 2T − 1 < 2·span, else all 2·span rows then selecting columns (same values either way).
-    fn by_distance(
-        &self,
-        x: Tensor<B, 4>,
-        rel: &Tensor<B, 2>,
-        rows: &Tensor<B, 1, Int>,
-        query_side: bool,
-    ) -> Tensor<B, 4> {
-        let [b, h, _, dh] = x.dims();
-        let n_dist = rows.dims()[0];
-        let n_rel = rel.dims()[0];
-        if n_dist < n_rel {
-            let p = self.pos_heads(rel.clone().select(0, rows.clone()), query_side); // [1, H, 2T−1, dh]
-            x.matmul(p.expand([b, h, n_dist, dh]).swap_dims(2, 3))
+        let n = rows.dims()[0];
+        let projected = if n < rel.dims()[0] {
+            project(rel.clone().select(0, rows.clone()))
         } else {
-            let p = self.pos_heads(rel.clone(), query_side); // [1, H, 2span, dh]
-            x.matmul(p.expand([b, h, n_rel, dh]).swap_dims(2, 3))
-                .select(3, rows.clone())
-        }
+            project(rel.clone()).select(0, rows.clone())
+        };
+        let (h, dh) = (self.shape.heads, self.shape.head_size);
+        projected
+            .reshape([1, n, h, dh])
+            .swap_dims(1, 2)
+            .expand([b, h, n, dh])
+            .reshape([b * h, n, dh])
     }
 
     /// `x` `[b, T, d]`, gates `[b, T, R]` (spectral adapters), `key_mask` `[b, 1, 1, T]` (true = padding) →
@@ -172,28 +158,31 @@ impl<B: Backend> Attention<B> {
         rel: Option<&RelativeContext<B>>,
     ) -> Tensor<B, 3> {
         let [b, t, _] = x.dims();
+        let (h, dh) = (self.shape.heads, self.shape.head_size);
         let scale = self.shape.scale();
         let q = self.heads(self.query_proj.forward(x.clone(), gates));
         let k = self.heads(self.key_proj.forward(x.clone(), gates));
         let v = self.heads(self.value_proj.forward(x.clone(), gates));
-        let mut scores = q.clone().matmul(k.clone().div_scalar(scale).swap_dims(2, 3));
+        let mut scores = q.clone().matmul(k.clone().div_scalar(scale).swap_dims(1, 2));
         if let (true, Some(rel)) = (self.shape.relative, rel) {
             let r = self.hidden_dropout.forward(rel.embeddings.clone());
             if self.shape.c2p {
-                let c2p = skew(self.by_distance(q, &r, &rel.c2p_rows, false));
-                scores = scores + c2p.div_scalar(scale);
+                let pos_k = self.positions(&r, &rel.c2p_rows, false, b);
+                scores = scores + skew(q.matmul(pos_k.swap_dims(1, 2))).div_scalar(scale);
             }
             if self.shape.p2c {
-                let p2c = skew(self.by_distance(k, &r, &rel.p2c_rows, true)).swap_dims(2, 3);
-                scores = scores + p2c.div_scalar(scale);
+                let pos_q = self.positions(&r, &rel.p2c_rows, true, b);
+                scores = scores + skew(k.matmul(pos_q.swap_dims(1, 2))).swap_dims(1, 2).div_scalar(scale);
             }
         }
-        let scores = scores.mask_fill(key_mask.expand([b, self.shape.heads, t, t]), f32::MIN);
-        let probs = self.probs_dropout.forward(softmax(scores, 3));
+        let scores = scores.reshape([b, h, t, t]);
+        let scores = scores.mask_fill(key_mask.expand([b, h, t, t]), f32::MIN);
+        let probs = self.probs_dropout.forward(softmax(scores, 3)).reshape([b * h, t, t]);
         let context = probs
             .matmul(v)
+            .reshape([b, h, t, dh])
             .swap_dims(1, 2)
-            .reshape([b, t, self.shape.heads * self.shape.head_size]);
+            .reshape([b, t, h * dh]);
         let out = self.hidden_dropout.forward(self.output_dense.forward(context, gates));
         self.output_norm.forward(out + x)
     }

@@ -54,20 +54,20 @@ pub fn distance_rows(t: usize, buckets: Option<usize>, max_rel: usize, span: usi
     (c2p, p2c)
 }
 
-/// Y[..., i, j] = X[..., i, (T − 1) − i + j] for X `[b, h, T, 2T − 1]` → Y `[b, h, T, T]`.
+/// Y[n, i, j] = X[n, i, (T − 1) − i + j] for X `[n, T, 2T − 1]` → Y `[n, T, T]`.
 ///
 /// Row i of X, flattened with stride 2T − 1, starts the wanted window at offset i·(2T − 1) + (T − 1) − i =
 /// i·(2T − 2) + (T − 1); so dropping the first T − 1 values and viewing the rest with stride 2T − 2 aligns
 /// every row's window at column 0.
-pub fn skew<B: Backend>(x: Tensor<B, 4>) -> Tensor<B, 4> {
-    let [b, h, t, w] = x.dims();
+pub fn skew<B: Backend>(x: Tensor<B, 3>) -> Tensor<B, 3> {
+    let [n, t, w] = x.dims();
     debug_assert_eq!(w, 2 * t - 1);
     if t == 1 {
         return x;
     }
     let stride = 2 * t - 2;
-    x.reshape([b, h, t * w])
-        .slice([0..b, 0..h, (t - 1)..(t - 1 + t * stride)])
-        .reshape([b, h, t, stride])
-        .slice([0..b, 0..h, 0..t, 0..t])
+    x.reshape([n, t * w])
+        .slice([0..n, (t - 1)..(t - 1 + t * stride)])
+        .reshape([n, t, stride])
+        .slice([0..n, 0..t, 0..t])
 }

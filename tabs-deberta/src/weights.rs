@@ -175,7 +175,15 @@ impl Weights {
             Init::Normal,
             if_missing,
         );
-        let weight = Tensor::<B, 2>::from_data(TensorData::new(w, [d_out, d_in]), device).transpose();
+        // Transpose on the host so the parameter is contiguous: a transposed *view* would be copied by every
+        // matmul of the CPU backend (measured with perf: `to_vec_mapped`, a fifth of a base-size forward).
+        let mut wt = vec![0f32; w.len()];
+        for o in 0..d_out {
+            for i in 0..d_in {
+                wt[i * d_out + o] = w[o * d_in + i];
+            }
+        }
+        let weight = Tensor::<B, 2>::from_data(TensorData::new(wt, [d_in, d_out]), device);
         let mut linear = LinearConfig::new(d_in, d_out).with_bias(bias).init::<B>(device);
         linear.weight = Param::from_tensor(weight);
         if bias {
