@@ -1,6 +1,6 @@
-//! Experiments for TABS (tasks and training wiring: issue 4).
+//! Experiments for TABS: tasks, training wiring and results.
 //!
-//! Data and metrics (no training code here):
+//! Data and metrics:
 //!
 //! - [`glue`] — GLUE task folders (TSV as distributed, or JSONL): tasks, splits, labels, loaders.
 //! - [`metrics`] — accuracy, binary F1, Matthews correlation, Pearson, Spearman and AdaLoRA's `glue_avg`.
@@ -8,12 +8,29 @@
 //! - [`lra`] — loaders for the LRA tasks (ListOps, byte-level IMDB, AAN retrieval, grey CIFAR-10, Pathfinder).
 //! - [`bucket`] — deterministic batching of example indices by length.
 //! - [`data_error`] — the loaders' error type (file, line, column) and line reader.
+//!
+//! Training and evaluation:
+//!
+//! - [`method`] — the compared methods (full, lora, bhsp, cbsp, tabs, tabs-noproj, tabs-shared).
+//! - [`batch`] — tokenised examples, padded buckets.
+//! - [`train`] — burn-train's Learner wiring: task model, steps, parameter groups, checkpoints, resume.
+//! - [`schedule`] — warm-up + linear decay.
+//! - [`renderer`] — plain-text progress without a terminal.
+//! - [`evaluate`] — predictions, gate statistics, FLOPs and latency for `results.json`.
+//! - [`run`] — a whole run: data → model → train → evaluate → `results.json`.
 
+pub mod batch;
 pub mod bucket;
 pub mod data_error;
+pub mod evaluate;
 pub mod glue;
 pub mod listops;
 pub mod lra;
+pub mod method;
 pub mod metrics;
+pub mod renderer;
+pub mod run;
+pub mod schedule;
+pub mod train;
 
 pub use data_error::DataError;

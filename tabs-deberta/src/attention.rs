@@ -16,7 +16,7 @@ use burn::nn::{Dropout, DropoutConfig, LayerNorm, Linear};
 use burn::tensor::activation::softmax;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Bool, Int, Tensor};
-use tabs::{AdaptedLinear, AdapterConfig};
+use tabs::AdaptedLinear;
 
 use crate::config::DebertaConfig;
 use crate::error::Result;
@@ -90,18 +90,17 @@ impl<B: Backend> Attention<B> {
     pub fn new(c: &DebertaConfig, w: &mut Weights, prefix: &str, device: &B::Device) -> Result<Self> {
         let d = c.hidden_size;
         let all = c.num_attention_heads * c.attention_head_size;
-        let none = AdapterConfig::None;
         let lin = |w: &mut Weights, name: &str, d_in: usize, d_out: usize| {
             w.linear::<B>(&format!("{prefix}.{name}"), d_in, d_out, true, IfMissing::Fail, device)
         };
         let rel = c.relative_attention;
         Ok(Self {
-            query_proj: AdaptedLinear::new(lin(w, "self.query_proj", d, all), &none)?,
-            key_proj: AdaptedLinear::new(lin(w, "self.key_proj", d, all), &none)?,
-            value_proj: AdaptedLinear::new(lin(w, "self.value_proj", d, all), &none)?,
+            query_proj: AdaptedLinear::plain(lin(w, "self.query_proj", d, all)),
+            key_proj: AdaptedLinear::plain(lin(w, "self.key_proj", d, all)),
+            value_proj: AdaptedLinear::plain(lin(w, "self.value_proj", d, all)),
             pos_key_proj: (rel && !c.share_att_key && c.c2p).then(|| lin(w, "self.pos_key_proj", d, all)),
             pos_query_proj: (rel && !c.share_att_key && c.p2c).then(|| lin(w, "self.pos_query_proj", d, all)),
-            output_dense: AdaptedLinear::new(lin(w, "output.dense", all, d), &none)?,
+            output_dense: AdaptedLinear::plain(lin(w, "output.dense", all, d)),
             output_norm: w.layer_norm(&format!("{prefix}.output.LayerNorm"), d, c.layer_norm_eps, device),
             probs_dropout: DropoutConfig::new(c.attention_probs_dropout_prob).init(),
             hidden_dropout: DropoutConfig::new(c.hidden_dropout_prob).init(),

@@ -5,7 +5,7 @@ use burn::module::{Module, Param};
 use burn::nn::{Dropout, DropoutConfig, LayerNorm};
 use burn::tensor::backend::Backend;
 use burn::tensor::{Bool, Int, Tensor, TensorData};
-use tabs::{AdaptedLinear, AdapterConfig, LayerGates, SpectralGates, TokenMask};
+use tabs::{AdaptedLinear, LayerGates, SpectralGates, TokenMask};
 
 use crate::activation;
 use crate::attention::{Attention, RelativeContext};
@@ -36,18 +36,25 @@ impl<B: Backend> Layer<B> {
     /// Build layer `i` from weights.
     pub fn new(c: &DebertaConfig, w: &mut Weights, i: usize, device: &B::Device) -> Result<Self> {
         let p = format!("encoder.layer.{i}");
-        let none = AdapterConfig::None;
         let (d, f) = (c.hidden_size, c.intermediate_size);
         Ok(Self {
             attention: Attention::new(c, w, &format!("{p}.attention"), device)?,
-            intermediate: AdaptedLinear::new(
-                w.linear(&format!("{p}.intermediate.dense"), d, f, true, IfMissing::Fail, device),
-                &none,
-            )?,
-            output_dense: AdaptedLinear::new(
-                w.linear(&format!("{p}.output.dense"), f, d, true, IfMissing::Fail, device),
-                &none,
-            )?,
+            intermediate: AdaptedLinear::plain(w.linear(
+                &format!("{p}.intermediate.dense"),
+                d,
+                f,
+                true,
+                IfMissing::Fail,
+                device,
+            )),
+            output_dense: AdaptedLinear::plain(w.linear(
+                &format!("{p}.output.dense"),
+                f,
+                d,
+                true,
+                IfMissing::Fail,
+                device,
+            )),
             output_norm: w.layer_norm(&format!("{p}.output.LayerNorm"), d, c.layer_norm_eps, device),
             dropout: DropoutConfig::new(c.hidden_dropout_prob).init(),
             act: c.hidden_act,

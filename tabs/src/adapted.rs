@@ -41,6 +41,17 @@ pub struct AdaptedLinear<B: Backend> {
 }
 
 impl<B: Backend> AdaptedLinear<B> {
+    /// A plain map with no adapter, left as trainable as it was given (e.g. for full fine-tuning); attach an
+    /// adapter later with [`AdaptedLinear::new`] on its `base`.
+    pub fn plain(base: Linear<B>) -> Self {
+        Self {
+            base,
+            lora: None,
+            spectral: None,
+            lora_merged: false,
+        }
+    }
+
     /// Wrap a linear map, freezing it, and attach the configured adapter (the spectral one computes an SVD).
     pub fn new(base: Linear<B>, adapter: &AdapterConfig) -> Result<Self> {
         let base = base.no_grad();

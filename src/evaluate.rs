@@ -1,0 +1,218 @@
+//! Evaluation of a trained model: predictions, the gates' statistics (rank histograms, budget violations),
+//! realised adapter + controller FLOPs per sequence (TABS.md §7) and per-sequence latency — everything a
+//! `results.json` reports.
+
+use std::time::Instant;
+
+use burn::tensor::backend::Backend;
+use serde::{Deserialize, Serialize};
+use tabs::flops::{self, LayerCost, MapShape};
+use tabs::stats::token_ranks;
+use tabs::RankStats;
+use tabs_deberta::DebertaForSequenceClassification;
+
+use crate::batch::{make_batch, Encoded};
+use crate::method::Method;
+use crate::train::TaskModel;
+
+/// Budget statistics at inference.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BudgetReport {
+    /// Groups over budget.
+    pub violations: u64,
+    /// Groups checked.
+    pub groups: u64,
+    /// max r/B.
+    pub worst_ratio: f64,
+    /// Mean token rank per layer.
+    pub mean_rank_per_layer: Vec<f64>,
+}
+
+/// Mean and maximum of a per-sequence quantity.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct MeanMax {
+    /// Mean.
+    pub mean: f64,
+    /// Maximum.
+    pub max: f64,
+}
+
+/// Mean and 99th percentile.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct MeanP99 {
+    /// Mean.
+    pub mean: f64,
+    /// 99th percentile (nearest rank).
+    pub p99: f64,
+}
+
+/// FLOPs per sequence.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct FlopReport {
+    /// Realised adapter + controller FLOPs per sequence.
+    pub adapter_and_controller: MeanMax,
+    /// Frozen target maps per sequence (reference, not adapter cost).
+    pub base_maps: MeanMax,
+}
+
+/// What one evaluation produced.
+#[derive(Debug, Clone)]
+pub struct Evaluation {
+    /// Logits per example, in input order.
+    pub logits: Vec<Vec<f32>>,
+    /// Gate statistics (spectral methods).
+    pub budget: Option<BudgetReport>,
+    /// Rank histogram per layer (spectral methods).
+    pub rank_histogram: Option<Vec<Vec<u64>>>,
+    /// FLOPs.
+    pub flops: FlopReport,
+}
+
+fn mean_max(v: &[f64]) -> MeanMax {
+    MeanMax {
+        mean: if v.is_empty() {
+            0.0
+        } else {
+            v.iter().sum::<f64>() / v.len() as f64
+        },
+        max: v.iter().cloned().fold(0.0, f64::max),
+    }
+}
+
+/// The FLOP model of one layer of `net` for `method`.
+fn layer_cost<B: Backend>(
+    net: &DebertaForSequenceClassification<B>,
+    method: Method,
+) -> (Vec<MapShape>, Option<LayerCost>) {
+    let c = net.config();
+    let (d, f, all) = (
+        c.hidden_size,
+        c.intermediate_size,
+        c.num_attention_heads * c.attention_head_size,
+    );
+    let maps = vec![
+        MapShape { d_in: d, d_out: all },
+        MapShape { d_in: d, d_out: all },
+        MapShape { d_in: d, d_out: all },
+        MapShape { d_in: all, d_out: d },
+        MapShape { d_in: d, d_out: f },
+        MapShape { d_in: f, d_out: d },
+    ];
+    let cost = net.deberta.gates.as_ref().map(|g| {
+        let spectral = net.deberta.encoder.layers[0].attention.query_proj.spectral.as_ref();
+        LayerCost {
+            maps: maps.clone(),
+            granularity: g.config.granularity,
+            d_model: d,
+            hidden: g.config.hidden(),
+            rank: g.config.rank,
+            kernel: spectral.map_or(tabs::Kernel::DenseMasked, |s| s.kernel),
+        }
+    });
+    if method == Method::Full {
+        return (maps, None);
+    }
+    (maps, cost)
+}
+
+/// Run `examples` through `model` (inference mode) in length buckets.
+pub fn evaluate<B: Backend>(
+    model: &TaskModel<B>,
+    examples: &[Encoded],
+    method: Method,
+    batch_size: usize,
+    device: &B::Device,
+) -> Evaluation {
+    let net = &model.net;
+    let layers = net.config().num_hidden_layers;
+    let (maps, cost) = layer_cost(net, method);
+    let lora_rank = net.deberta.encoder.layers[0]
+        .attention
+        .query_proj
+        .lora
+        .as_ref()
+        .map(|l| l.rank());
+    let mut stats = net
+        .deberta
+        .gates
+        .as_ref()
+        .map(|g| RankStats::new(layers, g.config.rank, g.config.granularity));
+    // Buckets of indices, so outputs keep the input order.
+    let order = buckets_indices(examples, batch_size);
+    let mut logits = vec![Vec::new(); examples.len()];
+    let (mut overhead, mut base) = (vec![0.0; examples.len()], vec![0.0; examples.len()]);
+    for idx in order {
+        let items: Vec<Encoded> = idx.iter().map(|&i| examples[i].clone()).collect();
+        let batch = make_batch::<B>(&items, device);
+        let out = net.forward(&batch.input);
+        let l = out
+            .logits
+            .into_data()
+            .convert::<f32>()
+            .to_vec::<f32>()
+            .expect("float logits");
+        let n = l.len() / items.len();
+        for (k, &i) in idx.iter().enumerate() {
+            logits[i] = l[k * n..(k + 1) * n].to_vec();
+            let t = items[k].input_ids.len();
+            base[i] = layers as f64 * maps.iter().map(|m| flops::base_map(t, *m) as f64).sum::<f64>();
+            if let Some(r) = lora_rank {
+                overhead[i] = layers as f64 * maps.iter().map(|m| flops::lora(t, r, *m, false) as f64).sum::<f64>();
+            }
+        }
+        if let (Some(stats), Some(mask), Some(cost)) = (stats.as_mut(), out.encoder.token_mask.as_ref(), cost.as_ref())
+        {
+            stats.record(&out.encoder.gates, mask);
+            for g in &out.encoder.gates {
+                for (k, ranks) in token_ranks(g, mask).iter().enumerate() {
+                    let pairs: u64 = ranks.iter().map(|&r| r as u64).sum();
+                    overhead[idx[k]] += cost.flops(ranks.len(), pairs).overhead() as f64;
+                }
+            }
+        }
+    }
+    Evaluation {
+        logits,
+        budget: stats.as_ref().map(|s| BudgetReport {
+            violations: s.violations,
+            groups: s.groups,
+            worst_ratio: s.worst_ratio,
+            mean_rank_per_layer: s.mean_rank(),
+        }),
+        rank_histogram: stats.map(|s| s.histogram),
+        flops: FlopReport {
+            adapter_and_controller: mean_max(&overhead),
+            base_maps: mean_max(&base),
+        },
+    }
+}
+
+fn buckets_indices(examples: &[Encoded], batch_size: usize) -> Vec<Vec<usize>> {
+    let lengths: Vec<usize> = examples.iter().map(|e| e.input_ids.len()).collect();
+    let mut cfg = crate::bucket::BucketConfig::new(batch_size.max(1));
+    cfg.shuffle = false;
+    crate::bucket::length_batches(&lengths, &cfg, 0).expect("valid bucket settings")
+}
+
+/// Per-sequence latency (batch 1) over up to `n` examples: mean and p99 in milliseconds.
+pub fn latency<B: Backend>(model: &TaskModel<B>, examples: &[Encoded], n: usize, device: &B::Device) -> MeanP99 {
+    let mut times: Vec<f64> = examples
+        .iter()
+        .take(n)
+        .map(|e| {
+            let batch = make_batch::<B>(std::slice::from_ref(e), device);
+            let s = Instant::now();
+            let _ = model.net.forward(&batch.input).logits.into_data();
+            s.elapsed().as_secs_f64() * 1e3
+        })
+        .collect();
+    times.sort_by(f64::total_cmp);
+    if times.is_empty() {
+        return MeanP99 { mean: 0.0, p99: 0.0 };
+    }
+    let p = ((0.99 * times.len() as f64).ceil() as usize).clamp(1, times.len()) - 1;
+    MeanP99 {
+        mean: times.iter().sum::<f64>() / times.len() as f64,
+        p99: times[p],
+    }
+}

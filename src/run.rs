@@ -1,0 +1,260 @@
+//! A whole run: load data, build or load the model, inject the method, train with the Learner, evaluate, and
+//! write `config.json`, the adapter (tabs io format) and `results.json` into `--out` (all atomically).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use burn::tensor::backend::AutodiffBackend;
+use serde::{Deserialize, Serialize};
+use tabs::io::{write_atomic, AdapterManifest};
+use tabs_deberta::tokenize::{DebertaTokenizer, Padding, Truncation};
+use tabs_deberta::{DebertaForSequenceClassification, DEFAULT_TARGETS};
+
+use crate::batch::{Encoded, Target};
+use crate::evaluate::{evaluate, latency, BudgetReport, Evaluation, FlopReport, MeanP99};
+use crate::glue::{self, GlueTask, Label, Split};
+use crate::method::Method;
+use crate::metrics::{self, TaskScore};
+use crate::train::{prepare, train, TaskModel, TrainConfig};
+
+/// `results.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Results {
+    /// Task.
+    pub task: String,
+    /// Method.
+    pub method: Method,
+    /// Metrics per evaluated split (e.g. `dev`: accuracy, f1, …).
+    pub metrics: BTreeMap<String, BTreeMap<String, f64>>,
+    /// Trainable parameters (adapters + gates + heads; everything for `full`).
+    pub trainable_params: usize,
+    /// Budget statistics at inference (spectral methods).
+    pub budget: Option<BudgetReport>,
+    /// Token-rank histogram per layer (spectral methods).
+    pub rank_histogram: Option<Vec<Vec<u64>>>,
+    /// FLOPs per sequence.
+    pub flops: FlopReport,
+    /// Per-sequence latency at evaluation (batch 1), milliseconds.
+    pub latency_ms: MeanP99,
+    /// Training examples seen per epoch.
+    pub train_examples: usize,
+    /// Seed.
+    pub seed: u64,
+}
+
+/// Tokenise GLUE examples (labels required) with longest-first truncation to `max_length`.
+pub fn encode_glue(
+    tok: &DebertaTokenizer,
+    task: GlueTask,
+    examples: &[glue::Example],
+    max_length: usize,
+) -> Result<Vec<Encoded>> {
+    let mut out = Vec::with_capacity(examples.len());
+    for chunk in examples.chunks(256) {
+        let a: Vec<&str> = chunk.iter().map(|e| e.text_a.as_str()).collect();
+        let b: Vec<&str> = chunk.iter().map(|e| e.text_b.as_deref().unwrap_or("")).collect();
+        let enc = tok.encode_batch(
+            &a,
+            task.is_pair().then_some(b.as_slice()),
+            Truncation::LongestFirst { max_length },
+            Padding::None,
+        )?;
+        for (i, e) in chunk.iter().enumerate() {
+            let target = match e.label {
+                Some(Label::Class(c)) => Target::Class(c),
+                Some(Label::Score(s)) => Target::Score(s),
+                None => anyhow::bail!("{task}: an example has no label (test files cannot be used for training)"),
+            };
+            out.push(Encoded {
+                input_ids: enc.input_ids[i].clone(),
+                token_type_ids: enc.token_type_ids[i].clone(),
+                target,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Task metrics of an evaluation against the examples' targets.
+pub fn glue_metrics(task: GlueTask, eval: &Evaluation, examples: &[Encoded]) -> Result<BTreeMap<String, f64>> {
+    let mut m = BTreeMap::new();
+    if task.is_regression() {
+        let pred: Vec<f64> = eval.logits.iter().map(|l| l[0] as f64).collect();
+        let gold: Vec<f64> = examples
+            .iter()
+            .map(|e| match e.target {
+                Target::Score(s) => s as f64,
+                Target::Class(c) => c as f64,
+            })
+            .collect();
+        if let TaskScore::Correlation { pearson, spearman } = metrics::score_stsb(&pred, &gold)? {
+            m.insert("pearson".into(), pearson);
+            m.insert("spearman".into(), spearman);
+        }
+        return Ok(m);
+    }
+    let pred: Vec<usize> = eval.logits.iter().map(|l| argmax(l)).collect();
+    let gold: Vec<usize> = examples
+        .iter()
+        .map(|e| match e.target {
+            Target::Class(c) => c,
+            Target::Score(s) => s as usize,
+        })
+        .collect();
+    m.insert("accuracy".into(), metrics::accuracy(&pred, &gold)?);
+    match metrics::score_classification(task, &pred, &gold)? {
+        TaskScore::AccuracyF1 { f1, .. } => {
+            m.insert("f1".into(), f1);
+        }
+        TaskScore::Matthews(v) => {
+            m.insert("matthews".into(), v);
+        }
+        _ => {}
+    }
+    Ok(m)
+}
+
+/// Index of the largest value.
+pub fn argmax(v: &[f32]) -> usize {
+    v.iter()
+        .enumerate()
+        .fold(
+            (0, f32::NEG_INFINITY),
+            |(bi, bv), (i, &x)| if x > bv { (i, x) } else { (bi, bv) },
+        )
+        .0
+}
+
+/// Where a GLUE run reads from and writes to.
+#[derive(Debug, Clone)]
+pub struct GlueRun {
+    /// HF checkpoint folder (with its tokenizer).
+    pub model: PathBuf,
+    /// GLUE root or task folder.
+    pub data: PathBuf,
+    /// Output folder.
+    pub out: PathBuf,
+    /// Continue from the last checkpoint in `out/checkpoints`.
+    pub resume: bool,
+    /// Use at most this many training examples (None = all).
+    pub max_train: Option<usize>,
+    /// Sequences timed for latency.
+    pub latency_samples: usize,
+}
+
+/// Train and evaluate one GLUE task; writes `config.json`, `adapter/` and `results.json` into `run.out`.
+pub fn run_glue<B: AutodiffBackend>(cfg: &TrainConfig, run: &GlueRun, device: &B::Device) -> Result<Results> {
+    let task: GlueTask = cfg.task.parse().map_err(|e| anyhow::anyhow!("{e}"))?;
+    // Everything random (fresh heads, controllers, LoRA A, dropout, gate samples) follows from the seed.
+    B::seed(device, cfg.seed);
+    let tok =
+        DebertaTokenizer::from_dir(&run.model).with_context(|| format!("tokenizer of {}", run.model.display()))?;
+    let mut train_ex = glue::load_split(task, &run.data, Split::Train)?;
+    if let Some(n) = run.max_train {
+        train_ex.truncate(n);
+    }
+    // MNLI's `Split::Dev` is dev_matched; dev_mismatched is evaluated by `glue` when present.
+    let dev_ex = glue::load_split(task, &run.data, Split::Dev)?;
+    let train_enc = encode_glue(&tok, task, &train_ex, cfg.max_length)?;
+    let dev_enc = encode_glue(&tok, task, &dev_ex, cfg.max_length)?;
+    let (mut net, report) =
+        DebertaForSequenceClassification::<B>::from_pretrained(&run.model, Some(task.num_labels()), cfg.seed, device)?;
+    println!("model {}: {report}", run.model.display());
+    if let Some(p) = cfg.cls_dropout {
+        net.dropout = burn::nn::DropoutConfig::new(p).init();
+    }
+    let results = fit_and_report(
+        cfg,
+        net,
+        task.is_regression(),
+        &train_enc,
+        &dev_enc,
+        run,
+        device,
+        |eval, ex| glue_metrics(task, eval, ex),
+    )?;
+    Ok(results)
+}
+
+/// Shared by GLUE and LRA: prepare → train → evaluate → write the run folder.
+#[allow(clippy::too_many_arguments)]
+pub fn fit_and_report<B: AutodiffBackend>(
+    cfg: &TrainConfig,
+    net: DebertaForSequenceClassification<B>,
+    regression: bool,
+    train_enc: &[Encoded],
+    dev_enc: &[Encoded],
+    run: &GlueRun,
+    device: &B::Device,
+    score: impl Fn(&Evaluation, &[Encoded]) -> Result<BTreeMap<String, f64>>,
+) -> Result<Results> {
+    std::fs::create_dir_all(&run.out).with_context(|| format!("creating {}", run.out.display()))?;
+    write_atomic(&run.out.join("config.json"), &serde_json::to_vec_pretty(cfg)?)?;
+    B::seed(device, cfg.seed);
+    let (model, trainable) = prepare(net, cfg, regression)?;
+    println!(
+        "{} on {}: {} trainable parameters, {} training / {} dev examples, {} epochs",
+        cfg.method,
+        cfg.task,
+        trainable,
+        train_enc.len(),
+        dev_enc.len(),
+        cfg.epochs
+    );
+    let trained: TaskModel<B::InnerBackend> = train(model, cfg, train_enc, dev_enc, &run.out, run.resume, device)?;
+    let inner_device = device.clone();
+    let eval = evaluate(&trained, dev_enc, cfg.method, cfg.batch_size, &inner_device);
+    let metrics = score(&eval, dev_enc)?;
+    let lat = latency(&trained, dev_enc, run.latency_samples, &inner_device);
+    save_adapter(&trained, cfg, &run.out.join("adapter"))?;
+    let results = Results {
+        task: cfg.task.clone(),
+        method: cfg.method,
+        metrics: BTreeMap::from([("dev".to_string(), metrics)]),
+        trainable_params: trainable,
+        budget: eval.budget.clone(),
+        rank_histogram: eval.rank_histogram.clone(),
+        flops: eval.flops,
+        latency_ms: lat,
+        train_examples: train_enc.len(),
+        seed: cfg.seed,
+    };
+    write_atomic(&run.out.join("results.json"), &serde_json::to_vec_pretty(&results)?)?;
+    Ok(results)
+}
+
+/// The adapter manifest of a run.
+pub fn manifest(cfg: &TrainConfig) -> AdapterManifest {
+    let h = &cfg.adapter;
+    let spectral = cfg.method.is_spectral();
+    let mut m = AdapterManifest::new(
+        cfg.method.name(),
+        DEFAULT_TARGETS.iter().map(|s| s.to_string()).collect(),
+        if spectral { h.spectral_rank } else { h.lora_rank },
+        if spectral { h.spectral_alpha } else { h.lora_alpha },
+        cfg.seed,
+    );
+    if spectral {
+        m.rho = Some(h.rho);
+        m.controller_hidden = Some(h.controller_hidden.unwrap_or(h.spectral_rank));
+        m.granularity = crate::method::adapter_spec(cfg.method, h).and_then(|s| s.gating.map(|g| g.granularity));
+    }
+    m.extra = serde_json::json!({ "task": cfg.task });
+    m
+}
+
+fn save_adapter<B: burn::tensor::backend::Backend>(model: &TaskModel<B>, cfg: &TrainConfig, dir: &Path) -> Result<()> {
+    if cfg.method == Method::Full {
+        // Full fine-tuning has no adapter; the Learner's checkpoints hold the whole model.
+        return Ok(());
+    }
+    model.net.save_adapter(dir, &manifest(cfg))?;
+    Ok(())
+}
+
+/// Drop wall-clock fields so two runs can be compared for determinism.
+pub fn without_timing(mut r: Results) -> Results {
+    r.latency_ms = MeanP99 { mean: 0.0, p99: 0.0 };
+    r
+}

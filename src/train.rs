@@ -1,0 +1,325 @@
+//! Training through burn-train's Learner: the task model (DeBERTa + head, with the method's adapters), its
+//! train/validation steps (task loss + the budget loss), per-group learning rates (adapters vs. heads), warm-up
+//! schedule, checkpoints every epoch and `--resume`, and a plain-text renderer when there is no terminal.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+use burn::data::dataloader::DataLoaderBuilder;
+use burn::data::dataset::InMemDataset;
+use burn::module::{AutodiffModule, Module};
+use burn::nn::loss::{CrossEntropyLossConfig, MseLoss, Reduction};
+use burn::optim::{AdamWConfig, GradientsParams, Optimizer};
+use burn::record::CompactRecorder;
+use burn::tensor::backend::{AutodiffBackend, Backend};
+use burn::tensor::{Int, Tensor, Transaction};
+use burn::train::metric::{AccuracyInput, AccuracyMetric, Adaptor, ItemLazy, LossInput, LossMetric};
+use burn::train::{InferenceStep, Learner, SupervisedTraining, TrainOutput, TrainStep};
+use serde::{Deserialize, Serialize};
+use tabs_deberta::DebertaForSequenceClassification;
+
+use crate::batch::{BucketBatcher, Encoded, TaskBatch};
+use crate::bucket::{length_batches, BucketConfig};
+use crate::method::{adapter_spec, AdapterHyper, Method};
+use crate::renderer::PlainRenderer;
+use crate::schedule::WarmupLinear;
+
+/// Everything that defines a run (written to `config.json`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainConfig {
+    /// Task name (`sst2`, `listops`, …).
+    pub task: String,
+    /// Method.
+    pub method: Method,
+    /// Adapter hyper-parameters.
+    pub adapter: AdapterHyper,
+    /// Peak learning rate of adapters (and of all parameters for `full`).
+    pub lr: f64,
+    /// Peak learning rate of the pooler and classifier (default: `lr`).
+    pub head_lr: Option<f64>,
+    /// Linear warm-up steps.
+    pub warmup_steps: usize,
+    /// Warm-up as a fraction of all steps (overrides `warmup_steps` when set).
+    pub warmup_ratio: Option<f64>,
+    /// AdamW weight decay.
+    pub weight_decay: f64,
+    /// Epochs.
+    pub epochs: usize,
+    /// Sequences per batch.
+    pub batch_size: usize,
+    /// Truncation length (tokens, special tokens included).
+    pub max_length: usize,
+    /// Classifier dropout override (`cls_dropout`).
+    pub cls_dropout: Option<f64>,
+    /// Seed of initialisation, batching and dropout.
+    pub seed: u64,
+}
+
+impl TrainConfig {
+    /// Defaults for a task and method (AdaLoRA-style: lr 5e-4, batch 32, 3 epochs, max length 128).
+    pub fn new(task: &str, method: Method) -> Self {
+        Self {
+            task: task.to_string(),
+            method,
+            adapter: AdapterHyper::default(),
+            lr: 5e-4,
+            head_lr: None,
+            warmup_steps: 0,
+            warmup_ratio: Some(0.06),
+            weight_decay: 0.0,
+            epochs: 3,
+            batch_size: 32,
+            max_length: 128,
+            cls_dropout: None,
+            seed: 42,
+        }
+    }
+
+    /// The AdaLoRA repository's DeBERTa-v3-base GLUE settings (`NLU/scripts/run_debertav3_<task>.sh`): max
+    /// length, batch size, learning rate, epochs, warm-up, classifier dropout, weight decay and LoRA α.
+    pub fn adalora_preset(task: &str, method: Method) -> Option<Self> {
+        // (max_len, lr, epochs, warmup steps, warmup ratio, cls_dropout, weight decay, lora α)
+        let p: (usize, f64, usize, usize, Option<f64>, f64, f64, f64) = match task {
+            "mnli" => (256, 5e-4, 7, 1000, None, 0.15, 0.0, 16.0),
+            "cola" => (64, 8e-4, 25, 100, None, 0.10, 0.0, 32.0),
+            "sst2" => (128, 8e-4, 24, 1000, None, 0.0, 0.01, 16.0),
+            "mrpc" => (320, 1e-3, 30, 0, Some(0.1), 0.0, 0.01, 32.0),
+            "stsb" => (128, 2.2e-3, 25, 100, None, 0.2, 0.1, 32.0),
+            "qqp" => (320, 8e-4, 5, 2000, None, 0.15, 0.01, 16.0),
+            "qnli" => (512, 5e-4, 5, 500, None, 0.1, 0.01, 32.0),
+            "rte" => (320, 1.2e-3, 50, 200, None, 0.2, 0.01, 32.0),
+            _ => return None,
+        };
+        let mut c = Self::new(task, method);
+        (c.max_length, c.lr, c.epochs, c.warmup_steps, c.warmup_ratio) = (p.0, p.1, p.2, p.3, p.4);
+        c.cls_dropout = Some(p.5);
+        c.weight_decay = p.6;
+        c.adapter.lora_alpha = p.7;
+        c.batch_size = 32;
+        Some(c)
+    }
+}
+
+/// The task model: DeBERTa with a classification / regression head and the method's adapters.
+#[derive(Module, Debug)]
+pub struct TaskModel<B: Backend> {
+    /// The network.
+    pub net: DebertaForSequenceClassification<B>,
+    /// Regression (one output, MSE) or classification (cross-entropy).
+    pub regression: bool,
+    /// head_lr / lr.
+    pub head_lr_ratio: f64,
+}
+
+/// One step's output, for the Learner's metrics.
+#[derive(Debug, Clone)]
+pub struct TaskOutput<B: Backend> {
+    /// Total loss (task + budget).
+    pub loss: Tensor<B, 1>,
+    /// Logits `[b, num_labels]`.
+    pub logits: Tensor<B, 2>,
+    /// Class targets `[b]`.
+    pub classes: Tensor<B, 1, Int>,
+}
+
+impl<B: Backend> ItemLazy for TaskOutput<B> {
+    type ItemSync = TaskOutput<burn::backend::NdArray>;
+
+    fn sync(self) -> Self::ItemSync {
+        let [loss, logits, classes] = Transaction::default()
+            .register(self.loss)
+            .register(self.logits)
+            .register(self.classes)
+            .execute()
+            .try_into()
+            .expect("three tensors");
+        let device = Default::default();
+        TaskOutput {
+            loss: Tensor::from_data(loss.convert::<f32>(), &device),
+            logits: Tensor::from_data(logits.convert::<f32>(), &device),
+            classes: Tensor::from_data(classes.convert::<i64>(), &device),
+        }
+    }
+}
+
+impl<B: Backend> Adaptor<LossInput<B>> for TaskOutput<B> {
+    fn adapt(&self) -> LossInput<B> {
+        LossInput::new(self.loss.clone())
+    }
+}
+
+impl<B: Backend> Adaptor<AccuracyInput<B>> for TaskOutput<B> {
+    fn adapt(&self) -> AccuracyInput<B> {
+        AccuracyInput::new(self.logits.clone(), self.classes.clone())
+    }
+}
+
+impl<B: Backend> TaskModel<B> {
+    /// Forward pass with the total loss: task loss + the gates' budget loss.
+    pub fn forward_loss(&self, batch: TaskBatch<B>) -> TaskOutput<B> {
+        let out = self.net.forward(&batch.input);
+        let device = out.logits.device();
+        let task = if self.regression {
+            MseLoss::new().forward(out.logits.clone(), batch.scores, Reduction::Mean)
+        } else {
+            CrossEntropyLossConfig::new()
+                .init(&device)
+                .forward(out.logits.clone(), batch.classes.clone())
+        };
+        let budget = self.net.deberta.budget_loss(&out.encoder.gates, &device);
+        TaskOutput {
+            loss: task + budget,
+            logits: out.logits,
+            classes: batch.classes,
+        }
+    }
+}
+
+impl<B: AutodiffBackend> TrainStep for TaskModel<B> {
+    type Input = TaskBatch<B>;
+    type Output = TaskOutput<B>;
+
+    fn step(&self, batch: TaskBatch<B>) -> TrainOutput<TaskOutput<B>> {
+        let out = self.forward_loss(batch);
+        let grads = out.loss.backward();
+        TrainOutput::new(self, grads, out)
+    }
+
+    /// Two parameter groups: the pooler and classifier get `lr · head_lr_ratio`, everything else `lr`.
+    fn optimize<B2, O>(self, optim: &mut O, lr: f64, mut grads: GradientsParams) -> Self
+    where
+        B2: AutodiffBackend,
+        O: Optimizer<Self, B2>,
+        Self: AutodiffModule<B2>,
+    {
+        if (self.head_lr_ratio - 1.0).abs() < 1e-12 {
+            return optim.step(lr, self, grads);
+        }
+        let mut head = GradientsParams::new();
+        for linear in [&self.net.pooler, &self.net.classifier] {
+            if let Some(g) = grads.remove::<B2::InnerBackend, 2>(linear.weight.id) {
+                head.register(linear.weight.id, g);
+            }
+            if let Some(bias) = &linear.bias {
+                if let Some(g) = grads.remove::<B2::InnerBackend, 1>(bias.id) {
+                    head.register(bias.id, g);
+                }
+            }
+        }
+        let ratio = self.head_lr_ratio;
+        let model = optim.step(lr, self, grads);
+        optim.step(lr * ratio, model, head)
+    }
+}
+
+impl<B: Backend> InferenceStep for TaskModel<B> {
+    type Input = TaskBatch<B>;
+    type Output = TaskOutput<B>;
+
+    fn step(&self, batch: TaskBatch<B>) -> TaskOutput<B> {
+        self.forward_loss(batch)
+    }
+}
+
+/// Buckets of similar length (shuffled for training, sorted for evaluation).
+pub fn buckets(examples: &[Encoded], batch_size: usize, shuffle: bool, seed: u64) -> Vec<Vec<Encoded>> {
+    let lengths: Vec<usize> = examples.iter().map(|e| e.input_ids.len()).collect();
+    let mut cfg = BucketConfig::new(batch_size.max(1));
+    cfg.shuffle = shuffle;
+    length_batches(&lengths, &cfg, seed)
+        .expect("batch size ≥ 1 and chunk size ≥ 1")
+        .into_iter()
+        .map(|b| b.into_iter().map(|i| examples[i].clone()).collect())
+        .collect()
+}
+
+/// The last epoch with a saved model checkpoint under `dir` (burn-train writes `checkpoint/model-<epoch>.mpk`).
+pub fn last_checkpoint(dir: &Path) -> Option<usize> {
+    std::fs::read_dir(dir.join("checkpoint"))
+        .ok()?
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            name.strip_prefix("model-")?.strip_suffix(".mpk")?.parse::<usize>().ok()
+        })
+        .max()
+}
+
+/// Inject the method's adapters (or leave everything trainable for `full`) and wrap the network.
+pub fn prepare<B: Backend>(
+    net: DebertaForSequenceClassification<B>,
+    cfg: &TrainConfig,
+    regression: bool,
+) -> anyhow::Result<(TaskModel<B>, usize)> {
+    let net = match adapter_spec(cfg.method, &cfg.adapter) {
+        Some(spec) => net.inject(&spec)?.0,
+        None => net,
+    };
+    let trainable = match cfg.method {
+        Method::Full => net.num_params(),
+        _ => net.trainable_params(),
+    };
+    let ratio = cfg.head_lr.map_or(1.0, |h| h / cfg.lr);
+    Ok((
+        TaskModel {
+            net,
+            regression,
+            head_lr_ratio: ratio,
+        },
+        trainable,
+    ))
+}
+
+/// Train with the Learner; returns the trained model on the inner backend.
+pub fn train<B: AutodiffBackend>(
+    model: TaskModel<B>,
+    cfg: &TrainConfig,
+    train: &[Encoded],
+    valid: &[Encoded],
+    out: &Path,
+    resume: bool,
+    device: &B::Device,
+) -> anyhow::Result<TaskModel<B::InnerBackend>> {
+    anyhow::ensure!(!train.is_empty(), "no training examples");
+    anyhow::ensure!(!valid.is_empty(), "no validation examples");
+    B::seed(device, cfg.seed);
+    let train_buckets = buckets(train, cfg.batch_size, true, cfg.seed);
+    let valid_buckets = buckets(valid, cfg.batch_size, false, cfg.seed);
+    let steps = train_buckets.len() * cfg.epochs;
+    let warmup = cfg
+        .warmup_ratio
+        .map_or(cfg.warmup_steps, |r| (r * steps as f64).round() as usize);
+    let loader_train = DataLoaderBuilder::new(BucketBatcher)
+        .batch_size(1)
+        .shuffle(cfg.seed)
+        .set_device(device.clone())
+        .build(InMemDataset::new(train_buckets));
+    let loader_valid = DataLoaderBuilder::new(BucketBatcher)
+        .batch_size(1)
+        .set_device(device.clone())
+        .build(InMemDataset::new(valid_buckets));
+    let checkpoints: PathBuf = out.join("checkpoints");
+    let mut training = SupervisedTraining::new(&checkpoints, loader_train, loader_valid)
+        .metric_train_numeric(LossMetric::new())
+        .metric_valid_numeric(LossMetric::new())
+        .with_file_checkpointer(CompactRecorder::new())
+        .num_epochs(cfg.epochs);
+    if !model.regression {
+        training = training
+            .metric_train_numeric(AccuracyMetric::new())
+            .metric_valid_numeric(AccuracyMetric::new());
+    }
+    if !std::io::stdout().is_terminal() {
+        training = training.renderer(PlainRenderer::new(0));
+    }
+    if resume {
+        let epoch = last_checkpoint(&checkpoints)
+            .ok_or_else(|| anyhow::anyhow!("--resume: no checkpoint in {}", checkpoints.display()))?;
+        println!("resuming after epoch {epoch} from {}", checkpoints.display());
+        training = training.checkpoint(epoch);
+    }
+    let optim = AdamWConfig::new().with_weight_decay(cfg.weight_decay as f32).init();
+    let schedule = WarmupLinear::new(cfg.lr, warmup, steps);
+    let result = training.launch(Learner::new(model, optim, schedule));
+    Ok(result.model)
+}
