@@ -158,7 +158,7 @@ fn main() -> Result<()> {
         max_train: None,
         latency_samples: 50,
     };
-    let results = fit_and_report(&cfg, net, false, &train, &val, &run, &device, |eval, ex| {
+    let results = fit_and_report(&cfg, net, false, &train, &val, &[], &run, &device, |eval, ex| {
         let correct = eval
             .logits
             .iter()

@@ -103,6 +103,10 @@ pub fn glue_metrics(task: GlueTask, eval: &Evaluation, examples: &[Encoded]) -> 
         })
         .collect();
     m.insert("accuracy".into(), metrics::accuracy(&pred, &gold)?);
+    if task == GlueTask::Mnli {
+        // MNLI's main metric combines two splits; each split reports its accuracy.
+        return Ok(m);
+    }
     match metrics::score_classification(task, &pred, &gold)? {
         TaskScore::AccuracyF1 { f1, .. } => {
             m.insert("f1".into(), f1);
@@ -164,12 +168,22 @@ pub fn run_glue<B: AutodiffBackend>(cfg: &TrainConfig, run: &GlueRun, device: &B
     if let Some(p) = cfg.cls_dropout {
         net.dropout = burn::nn::DropoutConfig::new(p).init();
     }
+    // MNLI: dev_mismatched is reported beside dev (= dev_matched) when the file is there.
+    let mut extra = Vec::new();
+    if task == GlueTask::Mnli && glue::split_path(task, &run.data, Split::DevMismatched).is_some() {
+        let mm = glue::load_split(task, &run.data, Split::DevMismatched)?;
+        extra.push((
+            "dev_mismatched".to_string(),
+            encode_glue(&tok, task, &mm, cfg.max_length)?,
+        ));
+    }
     let results = fit_and_report(
         cfg,
         net,
         task.is_regression(),
         &train_enc,
         &dev_enc,
+        &extra,
         run,
         device,
         |eval, ex| glue_metrics(task, eval, ex),
@@ -185,6 +199,7 @@ pub fn fit_and_report<B: AutodiffBackend>(
     regression: bool,
     train_enc: &[Encoded],
     dev_enc: &[Encoded],
+    extra: &[(String, Vec<Encoded>)],
     run: &GlueRun,
     device: &B::Device,
     score: impl Fn(&Evaluation, &[Encoded]) -> Result<BTreeMap<String, f64>>,
@@ -205,13 +220,17 @@ pub fn fit_and_report<B: AutodiffBackend>(
     let trained: TaskModel<B::InnerBackend> = train(model, cfg, train_enc, dev_enc, &run.out, run.resume, device)?;
     let inner_device = device.clone();
     let eval = evaluate(&trained, dev_enc, cfg.method, cfg.batch_size, &inner_device);
-    let metrics = score(&eval, dev_enc)?;
+    let mut metrics = BTreeMap::from([("dev".to_string(), score(&eval, dev_enc)?)]);
+    for (name, examples) in extra {
+        let e = evaluate(&trained, examples, cfg.method, cfg.batch_size, &inner_device);
+        metrics.insert(name.clone(), score(&e, examples)?);
+    }
     let lat = latency(&trained, dev_enc, run.latency_samples, &inner_device);
     save_adapter(&trained, cfg, &run.out.join("adapter"))?;
     let results = Results {
         task: cfg.task.clone(),
         method: cfg.method,
-        metrics: BTreeMap::from([("dev".to_string(), metrics)]),
+        metrics,
         trainable_params: trainable,
         budget: eval.budget.clone(),
         rank_histogram: eval.rank_histogram.clone(),
