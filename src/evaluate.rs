@@ -13,7 +13,7 @@ use tabs_deberta::DebertaForSequenceClassification;
 
 use crate::batch::{make_batch, Encoded};
 use crate::method::Method;
-use crate::train::TaskModel;
+use crate::train::{bucket_indices, TaskModel};
 
 /// Budget statistics at inference.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -138,7 +138,7 @@ pub fn evaluate<B: Backend>(
         .as_ref()
         .map(|g| RankStats::new(layers, g.config.rank, g.config.granularity));
     // Buckets of indices, so outputs keep the input order.
-    let order = buckets_indices(examples, batch_size);
+    let order = bucket_indices(examples, batch_size, false, 0);
     let mut logits = vec![Vec::new(); examples.len()];
     let (mut overhead, mut base) = (vec![0.0; examples.len()], vec![0.0; examples.len()]);
     for idx in order {
@@ -185,13 +185,6 @@ pub fn evaluate<B: Backend>(
             base_maps: mean_max(&base),
         },
     }
-}
-
-fn buckets_indices(examples: &[Encoded], batch_size: usize) -> Vec<Vec<usize>> {
-    let lengths: Vec<usize> = examples.iter().map(|e| e.input_ids.len()).collect();
-    let mut cfg = crate::bucket::BucketConfig::new(batch_size.max(1));
-    cfg.shuffle = false;
-    crate::bucket::length_batches(&lengths, &cfg, 0).expect("valid bucket settings")
 }
 
 /// Per-sequence latency (batch 1) over up to `n` examples: mean and p99 in milliseconds.

@@ -221,13 +221,17 @@ impl<B: Backend> InferenceStep for TaskModel<B> {
     }
 }
 
-/// Buckets of similar length (shuffled for training, sorted for evaluation).
-pub fn buckets(examples: &[Encoded], batch_size: usize, shuffle: bool, seed: u64) -> Vec<Vec<Encoded>> {
+/// Index buckets of similar length (shuffled for training, sorted for evaluation).
+pub fn bucket_indices(examples: &[Encoded], batch_size: usize, shuffle: bool, seed: u64) -> Vec<Vec<usize>> {
     let lengths: Vec<usize> = examples.iter().map(|e| e.input_ids.len()).collect();
     let mut cfg = BucketConfig::new(batch_size.max(1));
     cfg.shuffle = shuffle;
-    length_batches(&lengths, &cfg, seed)
-        .expect("batch size ≥ 1 and chunk size ≥ 1")
+    length_batches(&lengths, &cfg, seed).expect("batch size ≥ 1 and chunk size ≥ 1")
+}
+
+/// Buckets of examples (see [`bucket_indices`]).
+pub fn buckets(examples: &[Encoded], batch_size: usize, shuffle: bool, seed: u64) -> Vec<Vec<Encoded>> {
+    bucket_indices(examples, batch_size, shuffle, seed)
         .into_iter()
         .map(|b| b.into_iter().map(|i| examples[i].clone()).collect())
         .collect()

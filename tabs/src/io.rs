@@ -164,9 +164,7 @@ pub fn save_adapter_with<B: Backend, M: Module<B>>(
     filter: impl TensorFilter,
 ) -> Result<()> {
     let mut collector = Collector::<B, _> {
-        filter,
-        names: Vec::new(),
-        containers: Vec::new(),
+        walk: Walk::new(&filter),
         tensors: BTreeMap::new(),
         _b: std::marker::PhantomData,
     };
@@ -261,9 +259,7 @@ pub fn load_adapter_with<B: Backend, M: Module<B>>(
     })?;
     // First pass: what the model expects.
     let mut shapes = ShapeCollector::<B, _> {
-        filter: &filter,
-        names: Vec::new(),
-        containers: Vec::new(),
+        walk: Walk::new(&filter),
         shapes: BTreeMap::new(),
         _b: std::marker::PhantomData,
     };
@@ -298,55 +294,76 @@ pub fn load_adapter_with<B: Backend, M: Module<B>>(
     }
     // Second pass: replace values, keeping each parameter's id and gradient requirement.
     let mut setter = Setter::<B, _> {
-        filter: &filter,
-        names: Vec::new(),
-        containers: Vec::new(),
+        walk: Walk::new(&filter),
         values,
         _b: std::marker::PhantomData,
     };
     Ok(module.map(&mut setter))
 }
 
-struct Collector<B, F> {
-    filter: F,
+/// The module path while a visitor or mapper walks a module, and the selection filter.
+struct Walk<'f, F> {
+    filter: &'f F,
     names: Vec<String>,
     containers: Vec<String>,
+}
+
+impl<'f, F: TensorFilter> Walk<'f, F> {
+    fn new(filter: &'f F) -> Self {
+        Self {
+            filter,
+            names: Vec::new(),
+            containers: Vec::new(),
+        }
+    }
+
+    fn enter(&mut self, name: &str, container_type: &str) {
+        self.names.push(name.to_string());
+        self.containers.push(container_type.to_string());
+    }
+
+    fn exit(&mut self) {
+        self.names.pop();
+        self.containers.pop();
+    }
+
+    /// The dotted key of the current tensor when the filter selects it.
+    fn selected_key(&self) -> Option<String> {
+        let path = TensorPath {
+            names: &self.names,
+            containers: &self.containers,
+        };
+        (self.filter)(&path).then(|| path.key())
+    }
+}
+
+struct Collector<'f, B, F> {
+    walk: Walk<'f, F>,
     tensors: BTreeMap<String, (Vec<usize>, Vec<f32>)>,
     _b: std::marker::PhantomData<B>,
 }
 
 struct ShapeCollector<'f, B, F> {
-    filter: &'f F,
-    names: Vec<String>,
-    containers: Vec<String>,
+    walk: Walk<'f, F>,
     shapes: BTreeMap<String, Vec<usize>>,
     _b: std::marker::PhantomData<B>,
 }
 
 struct Setter<'f, B, F> {
-    filter: &'f F,
-    names: Vec<String>,
-    containers: Vec<String>,
+    walk: Walk<'f, F>,
     values: BTreeMap<String, Vec<f32>>,
     _b: std::marker::PhantomData<B>,
 }
 
-fn selected_key(filter: &impl TensorFilter, names: &[String], containers: &[String]) -> Option<String> {
-    let path = TensorPath { names, containers };
-    filter(&path).then(|| path.key())
-}
-
-impl<B: Backend, F: TensorFilter> ModuleVisitor<B> for Collector<B, F> {
+impl<B: Backend, F: TensorFilter> ModuleVisitor<B> for Collector<'_, B, F> {
     fn enter_module(&mut self, name: &str, container_type: &str) {
-        self.names.push(name.to_string());
-        self.containers.push(container_type.to_string());
+        self.walk.enter(name, container_type);
     }
     fn exit_module(&mut self, _name: &str, _container_type: &str) {
-        self.names.pop();
-        self.containers.pop();
+        self.walk.exit();
     }
     fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
-        if let Some(key) = selected_key(&self.filter, &self.names, &self.containers) {
+        if let Some(key) = self.walk.selected_key() {
             let t = param.val();
             let shape = t.dims().to_vec();
             let data = t
@@ -361,15 +378,13 @@ impl<B: Backend, F: TensorFilter> ModuleVisitor<B> for Collector<B, F> {
 
 impl<B: Backend, F: TensorFilter> ModuleVisitor<B> for ShapeCollector<'_, B, F> {
     fn enter_module(&mut self, name: &str, container_type: &str) {
-        self.names.push(name.to_string());
-        self.containers.push(container_type.to_string());
+        self.walk.enter(name, container_type);
     }
     fn exit_module(&mut self, _name: &str, _container_type: &str) {
-        self.names.pop();
-        self.containers.pop();
+        self.walk.exit();
     }
     fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
-        if let Some(key) = selected_key(self.filter, &self.names, &self.containers) {
+        if let Some(key) = self.walk.selected_key() {
             self.shapes.insert(key, param.dims().to_vec());
         }
     }
@@ -377,15 +392,13 @@ impl<B: Backend, F: TensorFilter> ModuleVisitor<B> for ShapeCollector<'_, B, F> 
 
 impl<B: Backend, F: TensorFilter> ModuleMapper<B> for Setter<'_, B, F> {
     fn enter_module(&mut self, name: &str, container_type: &str) {
-        self.names.push(name.to_string());
-        self.containers.push(container_type.to_string());
+        self.walk.enter(name, container_type);
     }
     fn exit_module(&mut self, _name: &str, _container_type: &str) {
-        self.names.pop();
-        self.containers.pop();
+        self.walk.exit();
     }
     fn map_float<const D: usize>(&mut self, param: Param<Tensor<B, D>>) -> Param<Tensor<B, D>> {
-        let Some(key) = selected_key(self.filter, &self.names, &self.containers) else {
+        let Some(key) = self.walk.selected_key() else {
             return param;
         };
         let Some(values) = self.values.remove(&key) else {
