@@ -9,8 +9,8 @@
 //!   tokenises without a model (`--tokenize-only`), and exits non-zero with a one-line error naming the file or key
 //!   on bad inputs, leaving no output file behind.
 //!
-//! The example is built once with `cargo build --example deberta-forward` (same profile and target folder as the
-//! test; a no-op after `cargo test`, which builds examples).
+//! The example is built once with `cargo build --workspace --example deberta-forward` (same profile and target
+//! folder as the test; a no-op after `cargo test --workspace`, which builds examples with the same features).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -327,7 +327,9 @@ fn example() -> &'static Path {
         };
         let out = Command::new(env!("CARGO"))
             .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .args(["build", "-q", "-p", "tabs-deberta", "--example", "deberta-forward"])
+            // `--workspace`: the same feature unification as the README's `cargo test --workspace`, so the build
+            // is a no-op there instead of rebuilding burn with another feature set.
+            .args(["build", "-q", "--workspace", "--example", "deberta-forward"])
             .args(["--profile", profile, "--message-format=json"])
             .output()
             .expect("cannot run cargo");
