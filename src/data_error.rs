@@ -225,6 +225,26 @@ pub(crate) fn tab_fields(line: &str) -> Vec<&str> {
     line.split('\t').collect()
 }
 
+/// Splits line `line` of `path` on tabs and requires exactly one field per `header` column.
+pub(crate) fn tab_fields_exact<'a>(
+    path: &Path,
+    line: usize,
+    row: &'a str,
+    header: &[String],
+) -> Result<Vec<&'a str>, DataError> {
+    let fields = tab_fields(row);
+    if fields.len() != header.len() {
+        return Err(DataError::FieldCount {
+            path: path.to_path_buf(),
+            line,
+            expected: header.len(),
+            found: fields.len(),
+            header: header.to_vec(),
+        });
+    }
+    Ok(fields)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

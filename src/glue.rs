@@ -37,7 +37,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
-use crate::data_error::{tab_fields, DataError, Lines};
+use crate::data_error::{tab_fields, tab_fields_exact, DataError, Lines};
 use crate::metrics::MainMetric;
 
 /// The eight GLUE tasks of the AdaLoRA / TABS experiments (WNLI and AX are not used).
@@ -322,16 +322,7 @@ pub fn parse_tsv<R: std::io::BufRead>(
             .map(|row| {
                 let (line, row) = row?;
                 let line = &line;
-                let fields = tab_fields(&row);
-                if fields.len() != layout.len() {
-                    return Err(DataError::FieldCount {
-                        path: path.to_path_buf(),
-                        line: *line,
-                        expected: layout.len(),
-                        found: fields.len(),
-                        header: layout.clone(),
-                    });
-                }
+                let fields = tab_fields_exact(path, *line, &row, &layout)?;
                 let label = parse_label(task, fields[1], path, *line, "label")?;
                 Ok(Example {
                     text_a: fields[3].to_owned(),
@@ -376,16 +367,7 @@ pub fn parse_tsv<R: std::io::BufRead>(
     rows.map(|row| {
         let (line, row) = row?;
         let line = &line;
-        let fields = tab_fields(&row);
-        if fields.len() != header.len() {
-            return Err(DataError::FieldCount {
-                path: path.to_path_buf(),
-                line: *line,
-                expected: header.len(),
-                found: fields.len(),
-                header: header.clone(),
-            });
-        }
+        let fields = tab_fields_exact(path, *line, &row, &header)?;
         let label = label_col
             .map(|c| parse_label(task, fields[c], path, *line, label_name))
             .transpose()?;

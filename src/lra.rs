@@ -26,7 +26,7 @@ use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 
-use crate::data_error::{tab_fields, DataError, Lines};
+use crate::data_error::{tab_fields, tab_fields_exact, DataError, Lines};
 use crate::listops::{parse, ListOpsExample, ListOpsSplits};
 
 /// An LRA split.
@@ -74,16 +74,7 @@ pub fn load_listops_tsv(path: &Path) -> Result<Vec<ListOpsExample>, DataError> {
     rows.map(|row| {
         let (line, row) = row?;
         let line = &line;
-        let fields = tab_fields(&row);
-        if fields.len() != header.len() {
-            return Err(DataError::FieldCount {
-                path: path.to_path_buf(),
-                line: *line,
-                expected: header.len(),
-                found: fields.len(),
-                header: header.clone(),
-            });
-        }
+        let fields = tab_fields_exact(path, *line, &row, &header)?;
         let source = fields[source_col];
         parse(source).map_err(|e| DataError::malformed(path, *line, Some("Source"), e))?;
         let target = fields[target_col].trim();
@@ -269,16 +260,7 @@ pub fn load_aan_tsv(path: &Path) -> Result<Vec<PairExample>, DataError> {
         .map(|row| {
             let (line, row) = row?;
             let line = &line;
-            let fields = tab_fields(&row);
-            if fields.len() != layout.len() {
-                return Err(DataError::FieldCount {
-                    path: path.to_path_buf(),
-                    line: *line,
-                    expected: layout.len(),
-                    found: fields.len(),
-                    header: layout.clone(),
-                });
-            }
+            let fields = tab_fields_exact(path, *line, &row, &layout)?;
             let label = match fields[0].trim().parse::<f64>() {
                 Ok(0.0) => 0,
                 Ok(1.0) => 1,
