@@ -1,0 +1,1 @@
+//! BERT-family encoders (BERT, MiniLM) with TABS adapters.
