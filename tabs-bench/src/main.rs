@@ -1,0 +1,601 @@
+//! `tabs-bench`: latency, FLOPs, budget and rank statistics for every method, with plots and a PyTorch peer.
+//! Thin: parse flags, call the library, write `<out>/<name>.{json,csv,svg}`. See `tabs-bench/README.md`.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{anyhow, bail, Result};
+use burn::tensor::backend::Backend;
+use clap::{Args, Parser, Subcommand};
+use tabs_bench::budget::{self, BudgetArgs, BudgetRow};
+use tabs_bench::device::DeviceKind;
+use tabs_bench::flops::{self, FlopArgs, FlopPoint};
+use tabs_bench::latency::{self, kernel_compare, LatencyArgs, LatencyResults};
+use tabs_bench::methods::BenchMethod;
+use tabs_bench::output::{file_in, write_csv, write_json, write_text, ResultFile, RunRecord};
+use tabs_bench::plot::{line_chart, Chart, Series};
+use tabs_bench::ranks::{self, RanksArgs, RanksResult};
+use tabs_bench::sim::LogitDist;
+use tabs_bench::{peer, report};
+use tabs_experiments::method::AdapterHyper;
+
+#[derive(Parser, Debug)]
+#[command(name = "tabs-bench", about = "Latency, FLOPs, budget and rank statistics for TABS and its baselines")]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Args, Debug, Clone)]
+struct Common {
+    /// Output folder (default bench-results/<subcommand>).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// cpu, wgpu or cuda (wgpu/cuda need `--features wgpu|cuda` at build time).
+    #[arg(long, default_value = "cpu")]
+    device: DeviceKind,
+    /// Seed of everything random.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Spectral rank R.
+    #[arg(long, default_value_t = 16)]
+    rank: usize,
+    /// ρ: active directions per token on average (B(T) = ⌊ρT⌋).
+    #[arg(long, default_value_t = 8.0)]
+    rho: f64,
+    /// LoRA rank r.
+    #[arg(long, default_value_t = 8)]
+    lora_rank: usize,
+    /// Controller hidden width k (default R).
+    #[arg(long)]
+    k: Option<usize>,
+}
+
+impl Common {
+    fn hyper(&self) -> AdapterHyper {
+        AdapterHyper {
+            spectral_rank: self.rank,
+            lora_rank: self.lora_rank,
+            rho: self.rho,
+            controller_hidden: self.k,
+            ..AdapterHyper::default()
+        }
+    }
+    fn out(&self, name: &str) -> PathBuf {
+        self.out.clone().unwrap_or_else(|| Path::new("bench-results").join(name))
+    }
+}
+
+#[derive(Args, Debug, Clone)]
+struct Dist {
+    /// Mean μ of the simulated logits (default: the initial logit ℓ₀, P(z ≠ 0) = ρ/R).
+    #[arg(long)]
+    logit_mean: Option<f64>,
+    /// Standard deviation σ of the simulated logits.
+    #[arg(long, default_value_t = 2.0)]
+    logit_std: f64,
+}
+
+#[derive(Subcommand, Debug)]
+enum Cmd {
+    /// Per-sequence forward latency vs length and batch, per method (+ ratios to the PyTorch peer).
+    Latency {
+        #[command(flatten)]
+        common: Common,
+        /// Methods (default: all rows).
+        #[arg(long, value_delimiter = ',')]
+        methods: Option<Vec<BenchMethod>>,
+        /// Fixed lengths.
+        #[arg(long, value_delimiter = ',', default_value = "64,128,256,512,1024,2048,4096")]
+        lengths: Vec<usize>,
+        /// Sequences per pass.
+        #[arg(long, default_value_t = 1)]
+        batch: usize,
+        /// Untimed passes first.
+        #[arg(long, default_value_t = 2)]
+        warmup: usize,
+        /// Timed passes at T ≤ 256 (×256/T above).
+        #[arg(long, default_value_t = 20)]
+        iters: usize,
+        /// At least this many timed passes.
+        #[arg(long, default_value_t = 3)]
+        min_iters: usize,
+        /// Inputs of the GLUE-like length mix (0: none).
+        #[arg(long, default_value_t = 50)]
+        mix: usize,
+        /// Longest length of the mix.
+        #[arg(long, default_value_t = 512)]
+        mix_max: usize,
+        /// Checkpoint folder (default: base-size random-init DeBERTa-v3).
+        #[arg(long)]
+        model: Option<PathBuf>,
+        /// The PyTorch peer's JSON (scripts/torch_bench.py) for ours/peer ratios.
+        #[arg(long)]
+        peer: Option<PathBuf>,
+    },
+    /// Realised adapter + controller FLOPs vs length, per method, against the guarantee line B(T)·cost.
+    Flops {
+        #[command(flatten)]
+        common: Common,
+        #[command(flatten)]
+        dist: Dist,
+        /// Methods (default: all rows).
+        #[arg(long, value_delimiter = ',')]
+        methods: Option<Vec<BenchMethod>>,
+        /// Lengths.
+        #[arg(long, value_delimiter = ',', default_value = "16,32,64,128,256,512,1024,2048,4096")]
+        lengths: Vec<usize>,
+        /// Random inputs per length.
+        #[arg(long, default_value_t = 16)]
+        samples: usize,
+        /// Model config.json for the shapes (default: DeBERTa-v3-base).
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+    /// Budget violations and worst r/B over many random inputs, per gated method.
+    Budget {
+        #[command(flatten)]
+        common: Common,
+        #[command(flatten)]
+        dist: Dist,
+        /// Gated methods.
+        #[arg(long, value_delimiter = ',', default_value = "bhsp,cbsp,tabs-gathered,tabs-noproj")]
+        methods: Vec<BenchMethod>,
+        /// Random inputs.
+        #[arg(long, default_value_t = 10_000)]
+        inputs: usize,
+        /// Longest input.
+        #[arg(long, default_value_t = 4096)]
+        max_len: usize,
+        /// Layers per input.
+        #[arg(long, default_value_t = 12)]
+        layers: usize,
+        /// Sequences per padded batch.
+        #[arg(long, default_value_t = 32)]
+        batch: usize,
+    },
+    /// Per-token rank histograms of a trained adapter on a GLUE dev set, and the tokens with highest rank.
+    Ranks {
+        #[command(flatten)]
+        common: Common,
+        /// Run folder of examples/glue (config.json + adapter/).
+        #[arg(long)]
+        run: PathBuf,
+        /// Checkpoint folder the run was trained from.
+        #[arg(long)]
+        model: PathBuf,
+        /// GLUE data (root or task folder).
+        #[arg(long)]
+        data: PathBuf,
+        /// Sequences per batch.
+        #[arg(long, default_value_t = 32)]
+        batch: usize,
+        /// At most this many dev examples.
+        #[arg(long)]
+        max_examples: Option<usize>,
+        /// Tokens listed at each end.
+        #[arg(long, default_value_t = 15)]
+        top: usize,
+        /// Minimum occurrences of a listed token.
+        #[arg(long, default_value_t = 5)]
+        min_count: u64,
+    },
+    /// One Markdown page from the latest results (default bench-results/report.md).
+    Report {
+        /// Folder holding latency/, flops/, budget/, ranks/.
+        #[arg(long, default_value = "bench-results")]
+        root: PathBuf,
+        /// Output file (default ROOT/report.md).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}
+
+/// Run `$body` with `$B` the backend type and `$dev` its device, or fail clearly when not compiled in.
+macro_rules! on_device {
+    ($kind:expr, $B:ident, $dev:ident, $body:expr) => {{
+        $kind.check().map_err(|e| anyhow!(e))?;
+        match $kind {
+            DeviceKind::Cpu => {
+                type $B = burn::backend::NdArray;
+                let $dev = burn::backend::ndarray::NdArrayDevice::default();
+                $body
+            }
+            DeviceKind::Wgpu => {
+                #[cfg(feature = "wgpu")]
+                {
+                    type $B = burn::backend::Wgpu;
+                    let $dev = burn::backend::wgpu::WgpuDevice::default();
+                    $body
+                }
+                #[cfg(not(feature = "wgpu"))]
+                unreachable!("checked above")
+            }
+            DeviceKind::Cuda => {
+                #[cfg(feature = "cuda")]
+                {
+                    type $B = burn::backend::Cuda;
+                    let $dev = burn::backend::cuda::CudaDevice::default();
+                    $body
+                }
+                #[cfg(not(feature = "cuda"))]
+                unreachable!("checked above")
+            }
+        }
+    }};
+}
+
+fn progress(line: &str) {
+    eprintln!("[tabs-bench] {line}");
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    let start = Instant::now();
+    match cli.cmd {
+        Cmd::Latency {
+            common,
+            methods,
+            lengths,
+            batch,
+            warmup,
+            iters,
+            min_iters,
+            mix,
+            mix_max,
+            model,
+            peer,
+        } => {
+            let args = LatencyArgs {
+                methods: methods.unwrap_or_else(|| BenchMethod::ALL.to_vec()),
+                lengths,
+                batch,
+                warmup,
+                iters,
+                min_iters,
+                mix,
+                mix_max,
+                seed: common.seed,
+                hyper: common.hyper(),
+                model,
+            };
+            let peer = peer.map(|p| peer::read(&p)).transpose()?;
+            let rows = on_device!(common.device, B, dev, latency::run::<B>(&args, &dev, progress)?);
+            let ratios = peer.as_ref().map_or(Vec::new(), |p| peer::ratios(&rows, &p.rows));
+            let results = LatencyResults {
+                kernels: kernel_compare(&rows),
+                rows,
+                peer,
+                ratios,
+            };
+            write_latency(&common.out("latency"), record(&common, start), args, results)
+        }
+        Cmd::Flops {
+            common,
+            dist,
+            methods,
+            lengths,
+            samples,
+            config,
+        } => {
+            let model = match &config {
+                Some(p) => tabs_deberta::DebertaConfig::from_file(p)?,
+                None => tabs_deberta::DebertaConfig::v3_base(),
+            };
+            let args = FlopArgs {
+                methods: methods.unwrap_or_else(|| BenchMethod::ALL.to_vec()),
+                lengths,
+                samples,
+                dist: LogitDist {
+                    mean: dist.logit_mean,
+                    std: dist.logit_std,
+                },
+                seed: common.seed,
+                hyper: common.hyper(),
+            };
+            let points = on_device!(common.device, B, dev, flops::run::<B>(&args, &model, &dev, progress));
+            write_flops(&common.out("flops"), record(&common, start), args, points)
+        }
+        Cmd::Budget {
+            common,
+            dist,
+            methods,
+            inputs,
+            max_len,
+            layers,
+            batch,
+        } => {
+            if let Some(m) = methods.iter().find(|m| !m.gated()) {
+                bail!("--methods: `{m}` has no gates and no budget (use bhsp, cbsp, tabs-dense, tabs-gathered, tabs-noproj)");
+            }
+            let args = BudgetArgs {
+                methods,
+                inputs,
+                max_len,
+                layers,
+                batch,
+                dist: LogitDist {
+                    mean: dist.logit_mean,
+                    std: dist.logit_std,
+                },
+                seed: common.seed,
+                hyper: common.hyper(),
+            };
+            let rows = on_device!(common.device, B, dev, {
+                <B as Backend>::seed(&dev, common.seed);
+                budget::run::<B>(&args, &dev, progress)
+            });
+            write_budget(&common.out("budget"), record(&common, start), args, rows)
+        }
+        Cmd::Ranks {
+            common,
+            run,
+            model,
+            data,
+            batch,
+            max_examples,
+            top,
+            min_count,
+        } => {
+            let args = RanksArgs {
+                run,
+                model,
+                data,
+                batch,
+                max_examples,
+                top,
+                min_count,
+            };
+            let result = on_device!(common.device, B, dev, ranks::run::<B>(&args, &dev, progress)?);
+            write_ranks(&common.out("ranks"), record(&common, start), args, result)
+        }
+        Cmd::Report { root, out } => {
+            let out = out.unwrap_or_else(|| root.join("report.md"));
+            write_text(&out, &report::page(&root))?;
+            println!("wrote {}", out.display());
+            Ok(())
+        }
+    }
+}
+
+fn record(common: &Common, start: Instant) -> RunRecord {
+    let mut r = RunRecord::now(&common.device.describe());
+    r.elapsed_s = start.elapsed().as_secs_f64();
+    r
+}
+
+fn f(x: f64) -> String {
+    format!("{x}")
+}
+
+fn write_latency(dir: &Path, record: RunRecord, args: LatencyArgs, results: LatencyResults) -> Result<()> {
+    let rows: Vec<Vec<String>> = results
+        .rows
+        .iter()
+        .map(|r| {
+            vec![
+                r.method.clone(),
+                r.shape.clone(),
+                r.length.to_string(),
+                f(r.mean_length),
+                r.batch.to_string(),
+                r.ms.n.to_string(),
+                f(r.ms.mean),
+                f(r.ms.p50),
+                f(r.ms.p99),
+                f(r.ms.max),
+            ]
+        })
+        .collect();
+    write_csv(
+        &file_in(dir, "latency.csv")?,
+        &["method", "shape", "length", "mean_length", "batch", "passes", "mean_ms", "p50_ms", "p99_ms", "max_ms"],
+        &rows,
+    )?;
+    let mut series: Vec<Series> = Vec::new();
+    let mut names: Vec<&str> = results.rows.iter().map(|r| r.method.as_str()).collect();
+    names.dedup();
+    for m in names {
+        series.push(Series {
+            name: format!("{m} p99"),
+            points: results
+                .rows
+                .iter()
+                .filter(|r| r.method == m && r.shape == "fixed")
+                .map(|r| (r.length as f64, r.ms.p99))
+                .collect(),
+            dashed: false,
+        });
+    }
+    if let Some(p) = &results.peer {
+        let mut names: Vec<&str> = p.rows.iter().map(|r| r.method.as_str()).collect();
+        names.dedup();
+        for m in names {
+            series.push(Series {
+                name: format!("torch {m} p99"),
+                points: p
+                    .rows
+                    .iter()
+                    .filter(|r| r.method == m && r.shape == "fixed")
+                    .map(|r| (r.length as f64, r.ms.p99))
+                    .collect(),
+                dashed: true,
+            });
+        }
+    }
+    line_chart(
+        &file_in(dir, "latency.svg")?,
+        &Chart {
+            title: "p99 latency per sequence (batch 1)",
+            x_label: "tokens T",
+            y_label: "ms",
+            log_x: true,
+            log_y: true,
+        },
+        &series,
+    )?;
+    if !results.ratios.is_empty() {
+        println!("{}", report::ratio_table(&results));
+    }
+    println!("{}", report::latency_table(&results));
+    println!("{}", report::kernel_table(&results));
+    write_json(&file_in(dir, "latency.json")?, &ResultFile { record, args, results })?;
+    println!("wrote {}/latency.{{json,csv,svg}}", dir.display());
+    Ok(())
+}
+
+fn write_flops(dir: &Path, record: RunRecord, args: FlopArgs, points: Vec<FlopPoint>) -> Result<()> {
+    let rows: Vec<Vec<String>> = points
+        .iter()
+        .map(|p| {
+            vec![
+                p.method.clone(),
+                p.length.to_string(),
+                p.samples.to_string(),
+                f(p.mean),
+                f(p.max),
+                f(p.guarantee),
+                f(p.max_over_guarantee),
+                f(p.frozen_maps),
+            ]
+        })
+        .collect();
+    write_csv(
+        &file_in(dir, "flops.csv")?,
+        &["method", "length", "samples", "mean", "max", "guarantee", "max_over_guarantee", "frozen_maps"],
+        &rows,
+    )?;
+    let mut names: Vec<&str> = points.iter().map(|p| p.method.as_str()).collect();
+    names.dedup();
+    let mut series: Vec<Series> = names
+        .iter()
+        .map(|m| Series {
+            name: m.to_string(),
+            points: points.iter().filter(|p| p.method == *m).map(|p| (p.length as f64, p.mean)).collect(),
+            dashed: false,
+        })
+        .collect();
+    let mut g: Vec<(f64, f64)> = points.iter().map(|p| (p.length as f64, p.guarantee)).collect();
+    g.sort_by(|a, b| a.0.total_cmp(&b.0));
+    g.dedup();
+    series.push(Series {
+        name: "guarantee B(T)·cost".into(),
+        points: g,
+        dashed: true,
+    });
+    line_chart(
+        &file_in(dir, "flops.svg")?,
+        &Chart {
+            title: "adapter + controller FLOPs per sequence (mean), DeBERTa-v3-base",
+            x_label: "tokens T",
+            y_label: "FLOPs",
+            log_x: true,
+            log_y: true,
+        },
+        &series,
+    )?;
+    println!("{}", report::flops_table(&points));
+    write_json(&file_in(dir, "flops.json")?, &ResultFile { record, args, results: points })?;
+    println!("wrote {}/flops.{{json,csv,svg}}", dir.display());
+    Ok(())
+}
+
+fn write_budget(dir: &Path, record: RunRecord, args: BudgetArgs, rows: Vec<BudgetRow>) -> Result<()> {
+    let csv: Vec<Vec<String>> = rows
+        .iter()
+        .flat_map(|r| {
+            r.by_length.iter().map(move |b| {
+                vec![
+                    r.method.clone(),
+                    b.lo.to_string(),
+                    b.hi.to_string(),
+                    b.groups.to_string(),
+                    b.violations.to_string(),
+                    f(b.worst_ratio),
+                    f(b.mean_ratio),
+                ]
+            })
+        })
+        .collect();
+    write_csv(
+        &file_in(dir, "budget.csv")?,
+        &["method", "len_lo", "len_hi", "groups", "violations", "worst_ratio", "mean_ratio"],
+        &csv,
+    )?;
+    let mut series: Vec<Series> = rows
+        .iter()
+        .map(|r| Series {
+            name: format!("{} worst r/B", r.method),
+            points: r.by_length.iter().map(|b| (b.lo as f64, b.worst_ratio)).collect(),
+            dashed: false,
+        })
+        .collect();
+    let xs: Vec<f64> = rows.iter().flat_map(|r| r.by_length.iter().map(|b| b.lo as f64)).collect();
+    let (lo, hi) = (xs.iter().copied().fold(f64::INFINITY, f64::min), xs.iter().copied().fold(0.0, f64::max));
+    series.push(Series {
+        name: "budget r = B".into(),
+        points: vec![(lo, 1.0), (hi, 1.0)],
+        dashed: true,
+    });
+    line_chart(
+        &file_in(dir, "budget.svg")?,
+        &Chart {
+            title: "worst realised count / budget per length bin",
+            x_label: "tokens T (bin start, bins [2^k, 2^(k+1)))",
+            y_label: "r / B",
+            log_x: true,
+            log_y: false,
+        },
+        &series,
+    )?;
+    println!("{}", report::budget_table(&rows));
+    write_json(&file_in(dir, "budget.json")?, &ResultFile { record, args, results: rows })?;
+    println!("wrote {}/budget.{{json,csv,svg}}", dir.display());
+    Ok(())
+}
+
+fn write_ranks(dir: &Path, record: RunRecord, args: RanksArgs, r: RanksResult) -> Result<()> {
+    let mut csv = Vec::new();
+    for (l, h) in r.histogram.iter().enumerate() {
+        for (k, c) in h.iter().enumerate() {
+            csv.push(vec![l.to_string(), k.to_string(), c.to_string()]);
+        }
+    }
+    write_csv(&file_in(dir, "ranks.csv")?, &["layer", "rank", "tokens"], &csv)?;
+    let tok: Vec<Vec<String>> = r
+        .top_tokens
+        .iter()
+        .map(|t| ("top", t))
+        .chain(r.bottom_tokens.iter().map(|t| ("bottom", t)))
+        .map(|(w, t)| vec![w.to_string(), t.id.to_string(), t.token.clone(), t.count.to_string(), f(t.mean_rank)])
+        .collect();
+    write_csv(&file_in(dir, "tokens.csv")?, &["list", "id", "token", "count", "mean_rank"], &tok)?;
+    let series: Vec<Series> = r
+        .histogram
+        .iter()
+        .enumerate()
+        .map(|(l, h)| {
+            let n = h.iter().sum::<u64>().max(1) as f64;
+            Series {
+                name: format!("layer {l}"),
+                points: h.iter().enumerate().map(|(k, c)| (k as f64, *c as f64 / n)).collect(),
+                dashed: false,
+            }
+        })
+        .collect();
+    line_chart(
+        &file_in(dir, "ranks.svg")?,
+        &Chart {
+            title: "per-token rank distribution per layer (trained adapter, dev set)",
+            x_label: "token rank |{i : g_ti > 0}|",
+            y_label: "fraction of tokens",
+            log_x: false,
+            log_y: false,
+        },
+        &series,
+    )?;
+    println!("{}", report::ranks_tables(&r));
+    write_json(&file_in(dir, "ranks.json")?, &ResultFile { record, args, results: r })?;
+    println!("wrote {}/ranks.{{json,csv,svg}}", dir.display());
+    Ok(())
+}

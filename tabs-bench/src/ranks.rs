@@ -1,0 +1,185 @@
+//! `ranks`: what a *trained* adapter does on a dataset — per-token rank histograms per layer (rank of token
+//! t = |{i : g_{ℓ,t,i} > 0}|), budget violations, realised FLOPs against the guarantee, and which tokens get
+//! high rank (mean rank over layers and occurrences, decoded to text).
+//!
+//! Input: a run folder written by the root package (`examples/glue`: `config.json` = the run's `TrainConfig`,
+//! `adapter/`), the checkpoint folder it was trained from (with its tokenizer) and the GLUE data. The model is
+//! rebuilt with `tabs_experiments::train::prepare` (the run's own adapter spec) and the adapter loaded with the
+//! run's manifest (`tabs_experiments::run::manifest`), so a mismatch is a typed error, not a silent wrong model.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use burn::tensor::backend::Backend;
+use serde::{Deserialize, Serialize};
+use tabs::stats::token_ranks;
+use tabs::RankStats;
+use tabs_deberta::tokenize::DebertaTokenizer;
+use tabs_deberta::DebertaForSequenceClassification;
+use tabs_experiments::batch::make_batch;
+use tabs_experiments::glue::{self, GlueTask, Split};
+use tabs_experiments::method::Method;
+use tabs_experiments::run::{encode_glue, manifest};
+use tabs_experiments::train::{bucket_indices, prepare, TrainConfig};
+
+use crate::flops::{frozen_maps, guarantee, layer_cost};
+use crate::output::read_json;
+
+/// What to read.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RanksArgs {
+    /// Run folder (config.json + adapter/).
+    pub run: PathBuf,
+    /// Checkpoint folder the run was trained from.
+    pub model: PathBuf,
+    /// GLUE data (root or task folder).
+    pub data: PathBuf,
+    /// Sequences per batch.
+    pub batch: usize,
+    /// Use at most this many examples.
+    pub max_examples: Option<usize>,
+    /// Tokens listed at each end.
+    pub top: usize,
+    /// Only tokens seen at least this often are listed.
+    pub min_count: u64,
+}
+
+/// A vocabulary entry's mean rank.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TokenRank {
+    /// Token id.
+    pub id: u32,
+    /// Decoded token.
+    pub token: String,
+    /// Occurrences (real-token positions).
+    pub count: u64,
+    /// Mean rank over layers and occurrences.
+    pub mean_rank: f64,
+}
+
+/// The result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RanksResult {
+    /// Task.
+    pub task: String,
+    /// Method of the run.
+    pub method: Method,
+    /// R.
+    pub rank: usize,
+    /// ρ.
+    pub rho: f64,
+    /// Examples evaluated.
+    pub examples: usize,
+    /// Real tokens evaluated (per layer).
+    pub tokens: u64,
+    /// `histogram[layer][r]`.
+    pub histogram: Vec<Vec<u64>>,
+    /// Mean token rank per layer.
+    pub mean_rank_per_layer: Vec<f64>,
+    /// Budget groups checked.
+    pub groups: u64,
+    /// Violations.
+    pub violations: u64,
+    /// Worst r/B.
+    pub worst_ratio: f64,
+    /// Mean realised adapter + controller FLOPs per sequence (the run's kernel).
+    pub flops_mean: f64,
+    /// Mean guarantee line L·(B(T)·pair cost + controller) over the same sequences.
+    pub guarantee_mean: f64,
+    /// Mean frozen-map FLOPs over the same sequences (reference).
+    pub frozen_mean: f64,
+    /// Highest mean rank first.
+    pub top_tokens: Vec<TokenRank>,
+    /// Lowest mean rank first.
+    pub bottom_tokens: Vec<TokenRank>,
+}
+
+/// Evaluate the trained adapter and collect rank statistics.
+pub fn run<B: Backend>(args: &RanksArgs, device: &B::Device, mut progress: impl FnMut(&str)) -> Result<RanksResult> {
+    let cfg: TrainConfig = read_json(&args.run.join("config.json"))?;
+    anyhow::ensure!(cfg.method.is_spectral(), "run {} is `{}`: no gates to study", args.run.display(), cfg.method);
+    let task: GlueTask = cfg.task.parse().map_err(|e| anyhow::anyhow!("{e}"))?;
+    let tok = DebertaTokenizer::from_dir(&args.model).with_context(|| format!("tokenizer of {}", args.model.display()))?;
+    let mut ex = glue::load_split(task, &args.data, Split::Dev)?;
+    if let Some(n) = args.max_examples {
+        ex.truncate(n);
+    }
+    let enc = encode_glue(&tok, task, &ex, cfg.max_length)?;
+    let (net, _) = DebertaForSequenceClassification::<B>::from_pretrained(&args.model, Some(task.num_labels()), cfg.seed, device)?;
+    let (model, _) = prepare(net, &cfg, task.is_regression())?;
+    let net = model
+        .net
+        .load_adapter(&args.run.join("adapter"), &manifest(&cfg))
+        .with_context(|| format!("adapter of {}", args.run.display()))?;
+    let gating = net.deberta.gates.as_ref().context("the run's model has no gates")?.config;
+    let c = net.config().clone();
+    let layers = c.num_hidden_layers;
+    let kernel = net.deberta.encoder.layers[0]
+        .attention
+        .query_proj
+        .spectral
+        .as_ref()
+        .map_or(cfg.adapter.kernel, |s| s.kernel);
+    let cost = layer_cost(&c, gating.granularity, gating.rank, gating.hidden(), kernel);
+    let mut stats = RankStats::new(layers, gating.rank, gating.granularity);
+    let mut per_id: HashMap<u32, (u64, u64)> = HashMap::new(); // id → (Σ rank over layers, occurrences·layers)
+    let (mut flops_sum, mut guar_sum, mut frozen_sum) = (0.0, 0.0, 0.0);
+    for idx in bucket_indices(&enc, args.batch, false, 0) {
+        let items: Vec<_> = idx.iter().map(|&i| enc[i].clone()).collect();
+        let batch = make_batch::<B>(&items, device);
+        let out = net.forward(&batch.input);
+        let mask = out.encoder.token_mask.as_ref().context("a gated forward pass has a token mask")?;
+        stats.record(&out.encoder.gates, mask);
+        for g in &out.encoder.gates {
+            let ranks = token_ranks(g, mask);
+            for (k, seq) in ranks.iter().enumerate() {
+                let p: u64 = seq.iter().map(|&r| r as u64).sum();
+                flops_sum += cost.flops(seq.len(), p).overhead() as f64;
+                for (j, &r) in seq.iter().enumerate() {
+                    let e = per_id.entry(items[k].input_ids[j]).or_default();
+                    e.0 += r as u64;
+                    e.1 += 1;
+                }
+            }
+        }
+        for it in &items {
+            let t = it.input_ids.len();
+            guar_sum += guarantee(&c, &cfg.adapter, t) as f64;
+            frozen_sum += frozen_maps(&c, t) as f64;
+        }
+    }
+    progress(&format!("ranks: {} examples, {} violations", enc.len(), stats.violations));
+    let n = enc.len().max(1) as f64;
+    let mut list: Vec<TokenRank> = per_id
+        .into_iter()
+        .filter(|(_, (_, n))| *n / layers as u64 >= args.min_count)
+        .map(|(id, (s, n))| TokenRank {
+            id,
+            token: tok.id_to_token(id).unwrap_or_else(|| format!("<{id}>")),
+            count: n / layers as u64,
+            mean_rank: s as f64 / n as f64,
+        })
+        .collect();
+    list.sort_by(|a, b| b.mean_rank.total_cmp(&a.mean_rank).then(b.count.cmp(&a.count)).then(a.id.cmp(&b.id)));
+    let top = list.iter().take(args.top).cloned().collect();
+    let bottom = list.iter().rev().take(args.top).cloned().collect();
+    Ok(RanksResult {
+        task: cfg.task.clone(),
+        method: cfg.method,
+        rank: gating.rank,
+        rho: gating.budget.rho,
+        examples: enc.len(),
+        tokens: stats.tokens.first().copied().unwrap_or(0),
+        mean_rank_per_layer: stats.mean_rank(),
+        histogram: stats.histogram.clone(),
+        groups: stats.groups,
+        violations: stats.violations,
+        worst_ratio: stats.worst_ratio,
+        flops_mean: flops_sum / n,
+        guarantee_mean: guar_sum / n,
+        frozen_mean: frozen_sum / n,
+        top_tokens: top,
+        bottom_tokens: bottom,
+    })
+}
