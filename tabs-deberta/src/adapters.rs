@@ -1,8 +1,10 @@
 //! Adapter injection: put `tabs` adapters into the target maps chosen by name, freeze everything else.
 //!
-//! Target names follow HF/peft: a map named `encoder.layer.3.attention.self.query_proj` matches the pattern
-//! `query_proj`, `attention.self.query_proj` or the full name (suffix match on a `.` boundary, as peft's
-//! `target_modules`); a pattern starting with `re:` is a regular expression on the full name. The default is
+//! The logic is model-independent and lives in [`tabs::inject`]; this module implements [`tabs::Adaptable`] for
+//! [`DebertaModel`]. Target names follow HF/peft: a map named `encoder.layer.3.attention.self.query_proj` matches
+//! the pattern `query_proj`, `attention.self.query_proj` or the full name (suffix match on a `.` boundary, as
+//! peft's `target_modules`); a pattern starting with `re:` is a regular expression on the full name. The default
+//! ([`AdapterSpec::new`], i.e. empty `targets`) is
 //! the six maps of AdaLoRA/LoRA-r8 on DeBERTa: `query_proj`, `key_proj`, `value_proj`,
 //! `attention.output.dense`, `intermediate.dense`, `output.dense` (the last also matches
 //! `attention.output.dense`, exactly as in peft).
@@ -15,8 +17,11 @@ use std::path::Path;
 
 use burn::module::Module;
 use burn::tensor::backend::Backend;
+use tabs::inject::{self, Adaptable};
 use tabs::io::{self, AdapterManifest, TensorPath};
-use tabs::{AdaptedLinear, AdapterConfig, GatingConfig, SpectralGates};
+use tabs::{AdaptedLinear, SpectralGates, TabsError};
+
+pub use tabs::inject::{matches, AdapterSpec, InjectionReport};
 
 use crate::error::{DebertaError, Result};
 use crate::model::{DebertaForSequenceClassification, DebertaModel};
@@ -31,154 +36,109 @@ pub const DEFAULT_TARGETS: [&str; 6] = [
     "output.dense",
 ];
 
-/// What to inject.
-#[derive(Debug, Clone)]
-pub struct AdapterSpec {
-    /// Target name patterns.
-    pub targets: Vec<String>,
-    /// The adapter of each target map.
-    pub adapter: AdapterConfig,
-    /// Gates for spectral adapters (None with a spectral adapter = ungated Spectral Adapter^A, g ≡ 1).
-    pub gating: Option<GatingConfig>,
-}
+/// HF names of the six adaptable maps of a layer, relative to `encoder.layer.N`.
+const LAYER_MAPS: [&str; 6] = [
+    "attention.self.query_proj",
+    "attention.self.key_proj",
+    "attention.self.value_proj",
+    "attention.output.dense",
+    "intermediate.dense",
+    "output.dense",
+];
 
-impl AdapterSpec {
-    /// An adapter on the default targets.
-    pub fn new(adapter: AdapterConfig, gating: Option<GatingConfig>) -> Self {
-        Self {
-            targets: DEFAULT_TARGETS.iter().map(|s| s.to_string()).collect(),
-            adapter,
-            gating,
+impl<B: Backend> Adaptable<B> for DebertaModel<B> {
+    fn default_targets() -> &'static [&'static str] {
+        &DEFAULT_TARGETS
+    }
+
+    fn adaptable_maps(&self) -> Vec<(String, &AdaptedLinear<B>)> {
+        let mut out = Vec::new();
+        for (i, l) in self.encoder.layers.iter().enumerate() {
+            let a = &l.attention;
+            let maps = [
+                &a.query_proj,
+                &a.key_proj,
+                &a.value_proj,
+                &a.output_dense,
+                &l.intermediate,
+                &l.output_dense,
+            ];
+            out.extend(
+                LAYER_MAPS
+                    .iter()
+                    .zip(maps)
+                    .map(|(s, m)| (format!("encoder.layer.{i}.{s}"), m)),
+            );
         }
+        out
+    }
+
+    fn adaptable_maps_mut(&mut self) -> Vec<(String, &mut AdaptedLinear<B>)> {
+        let mut out = Vec::new();
+        for (i, l) in self.encoder.layers.iter_mut().enumerate() {
+            let a = &mut l.attention;
+            let maps = [
+                &mut a.query_proj,
+                &mut a.key_proj,
+                &mut a.value_proj,
+                &mut a.output_dense,
+                &mut l.intermediate,
+                &mut l.output_dense,
+            ];
+            out.extend(
+                LAYER_MAPS
+                    .iter()
+                    .zip(maps)
+                    .map(|(s, m)| (format!("encoder.layer.{i}.{s}"), m)),
+            );
+        }
+        out
+    }
+
+    fn gate_dims(&self) -> (usize, usize) {
+        (self.config.hidden_size, self.encoder.layers.len())
+    }
+
+    fn gates(&self) -> Option<&SpectralGates<B>> {
+        self.gates.as_ref()
+    }
+
+    fn set_gates(&mut self, gates: SpectralGates<B>) {
+        self.gates = Some(gates);
+    }
+
+    fn freeze_backbone(mut self) -> Self {
+        self.embeddings = self.embeddings.no_grad();
+        self.encoder = self.encoder.no_grad();
+        self
     }
 }
 
-/// What an injection did.
-#[derive(Debug, Clone, Default)]
-pub struct InjectionReport {
-    /// Full names of the adapted maps.
-    pub adapted: Vec<String>,
-    /// Trainable adapter parameters in the maps.
-    pub adapter_params: usize,
-    /// Trainable gate parameters (controllers / layer logits / multipliers).
-    pub gate_params: usize,
-}
-
-/// Whether a full map name matches a target pattern.
-pub fn matches(name: &str, pattern: &str) -> Result<bool> {
-    if let Some(re) = pattern.strip_prefix("re:") {
-        let re = regex::Regex::new(re)
-            .map_err(|e| DebertaError::Input(format!("invalid target pattern `{pattern}`: {e}")))?;
-        return Ok(re.is_match(name));
+/// Injection errors about the spec itself (targets, ranks) are [`DebertaError::Input`], as before the injection
+/// moved to [`tabs::inject`]; everything else stays a [`DebertaError::Tabs`].
+fn spec_error(e: TabsError) -> DebertaError {
+    match e {
+        TabsError::UnmatchedTarget { .. } | TabsError::InvalidTarget { .. } | TabsError::GateRankMismatch { .. } => {
+            DebertaError::Input(e.to_string())
+        }
+        other => DebertaError::Tabs(other),
     }
-    Ok(name == pattern || name.ends_with(&format!(".{pattern}")))
-}
-
-/// The six adaptable maps of layer `i`, with their HF names.
-fn layer_maps<B: Backend>(model: &mut DebertaModel<B>, i: usize) -> [(String, &mut AdaptedLinear<B>); 6] {
-    let l = &mut model.encoder.layers[i];
-    let p = format!("encoder.layer.{i}");
-    let a = &mut l.attention;
-    [
-        (format!("{p}.attention.self.query_proj"), &mut a.query_proj),
-        (format!("{p}.attention.self.key_proj"), &mut a.key_proj),
-        (format!("{p}.attention.self.value_proj"), &mut a.value_proj),
-        (format!("{p}.attention.output.dense"), &mut a.output_dense),
-        (format!("{p}.intermediate.dense"), &mut l.intermediate),
-        (format!("{p}.output.dense"), &mut l.output_dense),
-    ]
 }
 
 impl<B: Backend> DebertaModel<B> {
     /// Full names of every adaptable map.
     pub fn map_names(&self) -> Vec<String> {
-        let mut out = Vec::new();
-        for i in 0..self.encoder.layers.len() {
-            let p = format!("encoder.layer.{i}");
-            for s in [
-                "attention.self.query_proj",
-                "attention.self.key_proj",
-                "attention.self.value_proj",
-                "attention.output.dense",
-                "intermediate.dense",
-                "output.dense",
-            ] {
-                out.push(format!("{p}.{s}"));
-            }
-        }
-        out
+        inject::map_names(self)
     }
 
-    /// Freeze the backbone and put adapters into the targeted maps (see the module docs).
-    pub fn inject(mut self, spec: &AdapterSpec) -> Result<(Self, InjectionReport)> {
-        if spec.targets.is_empty() {
-            return Err(DebertaError::Input("no adapter targets given".into()));
-        }
-        let device = self.embeddings.word_embeddings.device();
-        self.embeddings = self.embeddings.no_grad();
-        self.encoder = self.encoder.no_grad();
-        let mut report = InjectionReport::default();
-        let mut used = vec![false; spec.targets.len()];
-        for i in 0..self.encoder.layers.len() {
-            for (name, map) in layer_maps(&mut self, i) {
-                let mut hit = false;
-                for (k, pattern) in spec.targets.iter().enumerate() {
-                    if matches(&name, pattern)? {
-                        used[k] = true;
-                        hit = true;
-                    }
-                }
-                if hit {
-                    let base = map.base.clone();
-                    *map = AdaptedLinear::new(base, &spec.adapter)?;
-                    report.adapter_params += map.trainable_params();
-                    report.adapted.push(name);
-                }
-            }
-        }
-        if let Some(k) = used.iter().position(|u| !u) {
-            return Err(DebertaError::Input(format!(
-                "adapter target `{}` matches no map (maps are named like `{}`)",
-                spec.targets[k],
-                self.map_names().first().cloned().unwrap_or_default()
-            )));
-        }
-        if let (AdapterConfig::Spectral(s), Some(g)) = (&spec.adapter, &spec.gating) {
-            if g.rank != s.rank {
-                return Err(DebertaError::Input(format!(
-                    "gating rank R = {} differs from the spectral adapter's R = {}",
-                    g.rank, s.rank
-                )));
-            }
-            let gates = SpectralGates::new(*g, self.config.hidden_size, self.encoder.layers.len(), &device)?;
-            report.gate_params = gates.num_params();
-            self.gates = Some(gates);
-        }
-        Ok((self, report))
+    /// Freeze the backbone and put adapters into the targeted maps (see [`tabs::inject`]).
+    pub fn inject(self, spec: &AdapterSpec) -> Result<(Self, InjectionReport)> {
+        inject::inject(self, spec).map_err(spec_error)
     }
 
     /// Trainable adapter parameters (maps + gates).
     pub fn adapter_params(&self) -> usize {
-        let maps: usize = self
-            .encoder
-            .layers
-            .iter()
-            .map(|l| {
-                let a = &l.attention;
-                [
-                    &a.query_proj,
-                    &a.key_proj,
-                    &a.value_proj,
-                    &a.output_dense,
-                    &l.intermediate,
-                    &l.output_dense,
-                ]
-                .iter()
-                .map(|m| m.trainable_params())
-                .sum::<usize>()
-            })
-            .sum();
-        maps + self.gates.as_ref().map_or(0, |g| g.num_params())
+        inject::adapter_params(self)
     }
 }
 

@@ -102,6 +102,30 @@ pub enum TabsError {
         /// The file's dtype.
         dtype: String,
     },
+    /// An adapter target pattern matches none of the model's maps.
+    #[error("adapter target `{pattern}` matches no map (maps are named like `{example}`)")]
+    UnmatchedTarget {
+        /// The pattern.
+        pattern: String,
+        /// The model's first map name.
+        example: String,
+    },
+    /// An adapter target pattern is not valid (`re:` with a broken regular expression).
+    #[error("invalid adapter target pattern `{pattern}`: {reason}")]
+    InvalidTarget {
+        /// The pattern.
+        pattern: String,
+        /// The parser's reason.
+        reason: String,
+    },
+    /// The gating rank differs from the spectral adapter's rank.
+    #[error("gating rank R = {gating} differs from the spectral adapter's R = {spectral}")]
+    GateRankMismatch {
+        /// The gates' R.
+        gating: usize,
+        /// The spectral adapter's R.
+        spectral: usize,
+    },
 }
 
 /// Result alias of the crate.

@@ -18,6 +18,7 @@
 //! | FLOPs | [`flops`] | 2·2·(d_in + d_out) per active pair and map, … |
 //! | statistics | [`stats`] | token ranks, histograms, violations |
 //! | adapter files | [`io`] | safetensors + JSON manifest |
+//! | adapter injection into any model by map name | [`inject`] | peft target patterns; trait [`Adaptable`] |
 //!
 //! The specification is `TABS.md` (shared/method); every formula there is pinned by a test in `tests/`.
 #![warn(missing_docs)]
@@ -29,6 +30,7 @@ pub mod error;
 pub mod flops;
 pub mod gate;
 pub mod granularity;
+pub mod inject;
 pub mod io;
 pub mod kernel;
 pub mod lora;
@@ -43,6 +45,7 @@ pub use error::{Result, TabsError};
 pub use flops::{LayerCost, LayerFlops, MapShape};
 pub use gate::{HardConcrete, InferenceGate};
 pub use granularity::{GateMode, GateSource, GatingConfig, Granularity, LayerGates, SpectralGates};
+pub use inject::{Adaptable, AdapterSpec, InjectionReport};
 pub use io::{AdapterManifest, TensorPath};
 pub use kernel::Kernel;
 pub use lora::{Lora, LoraConfig};
