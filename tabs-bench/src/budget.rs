@@ -161,7 +161,11 @@ pub fn run<B: Backend>(args: &BudgetArgs, device: &B::Device, mut progress: impl
             groups: stats.groups,
             violations: stats.violations,
             worst_ratio: stats.worst_ratio,
-            mean_ratio: if total.groups == 0 { 0.0 } else { total.sum / total.groups as f64 },
+            mean_ratio: if total.groups == 0 {
+                0.0
+            } else {
+                total.sum / total.groups as f64
+            },
             mean_rank: if tokens == 0 {
                 mean_ranks.iter().sum::<f64>() / mean_ranks.len().max(1) as f64
             } else {

@@ -26,7 +26,11 @@ use crate::sim::{gate_sources, simulate, LogitDist};
 /// The six target maps of one DeBERTa layer (query, key, value, attention output, intermediate, output).
 /// (The same list as `tabs_experiments::evaluate`'s private `layer_cost`.)
 pub fn deberta_maps(c: &DebertaConfig) -> Vec<MapShape> {
-    let (d, f, all) = (c.hidden_size, c.intermediate_size, c.num_attention_heads * c.attention_head_size);
+    let (d, f, all) = (
+        c.hidden_size,
+        c.intermediate_size,
+        c.num_attention_heads * c.attention_head_size,
+    );
     vec![
         MapShape { d_in: d, d_out: all },
         MapShape { d_in: d, d_out: all },
@@ -38,7 +42,13 @@ pub fn deberta_maps(c: &DebertaConfig) -> Vec<MapShape> {
 }
 
 /// The FLOP model of one layer for a gated row.
-pub fn layer_cost(c: &DebertaConfig, granularity: Granularity, rank: usize, hidden: usize, kernel: Kernel) -> LayerCost {
+pub fn layer_cost(
+    c: &DebertaConfig,
+    granularity: Granularity,
+    rank: usize,
+    hidden: usize,
+    kernel: Kernel,
+) -> LayerCost {
     LayerCost {
         maps: deberta_maps(c),
         granularity,
@@ -68,7 +78,11 @@ pub fn realised(c: &DebertaConfig, hyper: &AdapterHyper, m: BenchMethod, t: usiz
     match m {
         BenchMethod::Frozen | BenchMethod::LoraMerged | BenchMethod::BhspMerged => 0,
         BenchMethod::LoraUnmerged => {
-            layers * deberta_maps(c).iter().map(|s| flops::lora(t, hyper.lora_rank, *s, false)).sum::<u64>()
+            layers
+                * deberta_maps(c)
+                    .iter()
+                    .map(|s| flops::lora(t, hyper.lora_rank, *s, false))
+                    .sum::<u64>()
         }
         _ => {
             let cfg = m.gating(hyper).expect("a gated row");
@@ -142,7 +156,10 @@ pub fn run<B: Backend>(
                             pairs[b][l] = ranks.iter().map(|&r| r as u64).sum();
                         }
                     }
-                    pairs.iter().map(|p| realised(model, &args.hyper, m, t, p) as f64).collect()
+                    pairs
+                        .iter()
+                        .map(|p| realised(model, &args.hyper, m, t, p) as f64)
+                        .collect()
                 }
             };
             let g = guarantee(model, &args.hyper, t) as f64;

@@ -5,7 +5,7 @@
 //! input (n = max(min_iters, ⌊iters·256 / max(T, 256)⌋), so long inputs get fewer passes), each ended by a
 //! host read of the logits (so asynchronous backends are timed to completion). Per-sequence latency = pass
 //! time / batch. The mix draws `mix` lengths from [`crate::lengths::glue_mix`] and times each once at batch 1
-//! (after `warmup` passes of the first). Input ids are fixed pseudo-random ids (seeded).
+//! (after `warmup` passes of the first; the same quantile lengths in the peer). Input ids are fixed pseudo-random ids (seeded).
 //!
 //! Gate state (random-init adapters, no training): the controllers start at ℓ₀ ≈ −1.60 for every direction, so
 //! the deterministic gate keeps all R = 16 directions; TABS's top-B cut then keeps exactly B(T) = 8T pairs,
@@ -82,8 +82,16 @@ pub fn iters_for(args: &LatencyArgs, t: usize) -> usize {
 }
 
 /// Fixed pseudo-random ids `[batch, T]` below `vocab`, avoiding the special ids 0..4.
-pub fn input<B: Backend>(batch: usize, t: usize, vocab: usize, rng: &mut StdRng, device: &B::Device) -> DebertaInput<B> {
-    let ids: Vec<i64> = (0..batch * t).map(|_| rng.random_range(4..vocab.max(5)) as i64).collect();
+pub fn input<B: Backend>(
+    batch: usize,
+    t: usize,
+    vocab: usize,
+    rng: &mut StdRng,
+    device: &B::Device,
+) -> DebertaInput<B> {
+    let ids: Vec<i64> = (0..batch * t)
+        .map(|_| rng.random_range(4..vocab.max(5)) as i64)
+        .collect();
     DebertaInput {
         input_ids: Tensor::<B, 2, Int>::from_data(TensorData::new(ids, [batch, t]), device),
         attention_mask: Tensor::<B, 2, Int>::ones([batch, t], device),
@@ -118,10 +126,16 @@ pub fn base_model<B: Backend>(
     device: &B::Device,
 ) -> Result<DebertaForSequenceClassification<B>> {
     match model {
-        Some(dir) => Ok(DebertaForSequenceClassification::from_pretrained(dir, None, seed, device)
-            .with_context(|| format!("loading {}", dir.display()))?
-            .0),
-        None => Ok(DebertaForSequenceClassification::random(&DebertaConfig::v3_base(), seed, device)),
+        Some(dir) => Ok(
+            DebertaForSequenceClassification::from_pretrained(dir, None, seed, device)
+                .with_context(|| format!("loading {}", dir.display()))?
+                .0,
+        ),
+        None => Ok(DebertaForSequenceClassification::random(
+            &DebertaConfig::v3_base(),
+            seed,
+            device,
+        )),
     }
 }
 
@@ -135,7 +149,12 @@ struct Models<B: Backend> {
 }
 
 impl<B: Backend> Models<B> {
-    fn get(&mut self, m: BenchMethod, hyper: &AdapterHyper, device: &B::Device) -> Result<DebertaForSequenceClassification<B>> {
+    fn get(
+        &mut self,
+        m: BenchMethod,
+        hyper: &AdapterHyper,
+        device: &B::Device,
+    ) -> Result<DebertaForSequenceClassification<B>> {
         let inject = |base: &DebertaForSequenceClassification<B>, method: Method| -> Result<_> {
             let spec = tabs_experiments::method::adapter_spec(method, hyper).context("an adapter method")?;
             Ok(base.clone().inject(&spec)?.0)
@@ -180,7 +199,11 @@ fn time_pass<B: Backend>(net: &DebertaForSequenceClassification<B>, x: &DebertaI
 }
 
 /// Time every row; `progress` gets one line per (row, shape).
-pub fn run<B: Backend>(args: &LatencyArgs, device: &B::Device, mut progress: impl FnMut(&str)) -> Result<Vec<LatencyRow>> {
+pub fn run<B: Backend>(
+    args: &LatencyArgs,
+    device: &B::Device,
+    mut progress: impl FnMut(&str),
+) -> Result<Vec<LatencyRow>> {
     let t0 = Instant::now();
     let base = base_model::<B>(args.model.as_ref(), args.seed, device)?;
     let vocab = base.config().vocab_size;
@@ -220,7 +243,7 @@ pub fn run<B: Backend>(args: &LatencyArgs, device: &B::Device, mut progress: imp
             });
         }
         if args.mix > 0 {
-            let lengths = glue_mix(args.mix, args.mix_max, args.seed);
+            let lengths = glue_mix(args.mix, args.mix_max);
             let mut rng = StdRng::seed_from_u64(args.seed ^ 0x313);
             let first = input::<B>(1, lengths[0], vocab, &mut rng, device);
             for _ in 0..args.warmup {
@@ -231,7 +254,10 @@ pub fn run<B: Backend>(args: &LatencyArgs, device: &B::Device, mut progress: imp
                 .map(|&t| time_pass(&net, &input::<B>(1, t, vocab, &mut rng, device)))
                 .collect();
             let ms = Summary::of(&times);
-            progress(&format!("latency {m} mix: mean {:.1} ms, p99 {:.1} ms", ms.mean, ms.p99));
+            progress(&format!(
+                "latency {m} mix: mean {:.1} ms, p99 {:.1} ms",
+                ms.mean, ms.p99
+            ));
             rows.push(LatencyRow {
                 method: m.name().into(),
                 shape: "mix".into(),
@@ -247,7 +273,8 @@ pub fn run<B: Backend>(args: &LatencyArgs, device: &B::Device, mut progress: imp
         let frozen: Vec<LatencyRow> = rows.iter().filter(|r| r.method == "frozen").cloned().collect();
         for mut r in frozen {
             r.method = BenchMethod::BhspMerged.name().into();
-            r.note = Some("merged BHSP has the frozen model's shapes (and, with A = 0, its weights): frozen timings".into());
+            r.note =
+                Some("merged BHSP has the frozen model's shapes (and, with A = 0, its weights): frozen timings".into());
             rows.push(r);
         }
     }
@@ -289,9 +316,9 @@ pub fn kernel_compare(rows: &[LatencyRow]) -> Vec<KernelCompare> {
     rows.iter()
         .filter(|r| r.method == "tabs-dense" && r.shape == "fixed")
         .filter_map(|d| {
-            let g = rows
-                .iter()
-                .find(|g| g.method == "tabs-gathered" && g.shape == "fixed" && g.length == d.length && g.batch == d.batch)?;
+            let g = rows.iter().find(|g| {
+                g.method == "tabs-gathered" && g.shape == "fixed" && g.length == d.length && g.batch == d.batch
+            })?;
             Some(KernelCompare {
                 length: d.length,
                 dense_mean: d.ms.mean,

@@ -20,7 +20,10 @@ use tabs_bench::{peer, report};
 use tabs_experiments::method::AdapterHyper;
 
 #[derive(Parser, Debug)]
-#[command(name = "tabs-bench", about = "Latency, FLOPs, budget and rank statistics for TABS and its baselines")]
+#[command(
+    name = "tabs-bench",
+    about = "Latency, FLOPs, budget and rank statistics for TABS and its baselines"
+)]
 struct Cli {
     #[command(subcommand)]
     cmd: Cmd,
@@ -62,7 +65,9 @@ impl Common {
         }
     }
     fn out(&self, name: &str) -> PathBuf {
-        self.out.clone().unwrap_or_else(|| Path::new("bench-results").join(name))
+        self.out
+            .clone()
+            .unwrap_or_else(|| Path::new("bench-results").join(name))
     }
 }
 
@@ -389,7 +394,18 @@ fn write_latency(dir: &Path, record: RunRecord, args: LatencyArgs, results: Late
         .collect();
     write_csv(
         &file_in(dir, "latency.csv")?,
-        &["method", "shape", "length", "mean_length", "batch", "passes", "mean_ms", "p50_ms", "p99_ms", "max_ms"],
+        &[
+            "method",
+            "shape",
+            "length",
+            "mean_length",
+            "batch",
+            "passes",
+            "mean_ms",
+            "p50_ms",
+            "p99_ms",
+            "max_ms",
+        ],
         &rows,
     )?;
     let mut series: Vec<Series> = Vec::new();
@@ -462,7 +478,16 @@ fn write_flops(dir: &Path, record: RunRecord, args: FlopArgs, points: Vec<FlopPo
         .collect();
     write_csv(
         &file_in(dir, "flops.csv")?,
-        &["method", "length", "samples", "mean", "max", "guarantee", "max_over_guarantee", "frozen_maps"],
+        &[
+            "method",
+            "length",
+            "samples",
+            "mean",
+            "max",
+            "guarantee",
+            "max_over_guarantee",
+            "frozen_maps",
+        ],
         &rows,
     )?;
     let mut names: Vec<&str> = points.iter().map(|p| p.method.as_str()).collect();
@@ -471,7 +496,11 @@ fn write_flops(dir: &Path, record: RunRecord, args: FlopArgs, points: Vec<FlopPo
         .iter()
         .map(|m| Series {
             name: m.to_string(),
-            points: points.iter().filter(|p| p.method == *m).map(|p| (p.length as f64, p.mean)).collect(),
+            points: points
+                .iter()
+                .filter(|p| p.method == *m)
+                .map(|p| (p.length as f64, p.mean))
+                .collect(),
             dashed: false,
         })
         .collect();
@@ -495,7 +524,14 @@ fn write_flops(dir: &Path, record: RunRecord, args: FlopArgs, points: Vec<FlopPo
         &series,
     )?;
     println!("{}", report::flops_table(&points));
-    write_json(&file_in(dir, "flops.json")?, &ResultFile { record, args, results: points })?;
+    write_json(
+        &file_in(dir, "flops.json")?,
+        &ResultFile {
+            record,
+            args,
+            results: points,
+        },
+    )?;
     println!("wrote {}/flops.{{json,csv,svg}}", dir.display());
     Ok(())
 }
@@ -519,7 +555,15 @@ fn write_budget(dir: &Path, record: RunRecord, args: BudgetArgs, rows: Vec<Budge
         .collect();
     write_csv(
         &file_in(dir, "budget.csv")?,
-        &["method", "len_lo", "len_hi", "groups", "violations", "worst_ratio", "mean_ratio"],
+        &[
+            "method",
+            "len_lo",
+            "len_hi",
+            "groups",
+            "violations",
+            "worst_ratio",
+            "mean_ratio",
+        ],
         &csv,
     )?;
     let mut series: Vec<Series> = rows
@@ -530,8 +574,14 @@ fn write_budget(dir: &Path, record: RunRecord, args: BudgetArgs, rows: Vec<Budge
             dashed: false,
         })
         .collect();
-    let xs: Vec<f64> = rows.iter().flat_map(|r| r.by_length.iter().map(|b| b.lo as f64)).collect();
-    let (lo, hi) = (xs.iter().copied().fold(f64::INFINITY, f64::min), xs.iter().copied().fold(0.0, f64::max));
+    let xs: Vec<f64> = rows
+        .iter()
+        .flat_map(|r| r.by_length.iter().map(|b| b.lo as f64))
+        .collect();
+    let (lo, hi) = (
+        xs.iter().copied().fold(f64::INFINITY, f64::min),
+        xs.iter().copied().fold(0.0, f64::max),
+    );
     series.push(Series {
         name: "budget r = B".into(),
         points: vec![(lo, 1.0), (hi, 1.0)],
@@ -549,7 +599,14 @@ fn write_budget(dir: &Path, record: RunRecord, args: BudgetArgs, rows: Vec<Budge
         &series,
     )?;
     println!("{}", report::budget_table(&rows));
-    write_json(&file_in(dir, "budget.json")?, &ResultFile { record, args, results: rows })?;
+    write_json(
+        &file_in(dir, "budget.json")?,
+        &ResultFile {
+            record,
+            args,
+            results: rows,
+        },
+    )?;
     println!("wrote {}/budget.{{json,csv,svg}}", dir.display());
     Ok(())
 }
@@ -567,9 +624,21 @@ fn write_ranks(dir: &Path, record: RunRecord, args: RanksArgs, r: RanksResult) -
         .iter()
         .map(|t| ("top", t))
         .chain(r.bottom_tokens.iter().map(|t| ("bottom", t)))
-        .map(|(w, t)| vec![w.to_string(), t.id.to_string(), t.token.clone(), t.count.to_string(), f(t.mean_rank)])
+        .map(|(w, t)| {
+            vec![
+                w.to_string(),
+                t.id.to_string(),
+                t.token.clone(),
+                t.count.to_string(),
+                f(t.mean_rank),
+            ]
+        })
         .collect();
-    write_csv(&file_in(dir, "tokens.csv")?, &["list", "id", "token", "count", "mean_rank"], &tok)?;
+    write_csv(
+        &file_in(dir, "tokens.csv")?,
+        &["list", "id", "token", "count", "mean_rank"],
+        &tok,
+    )?;
     let series: Vec<Series> = r
         .histogram
         .iter()
@@ -595,7 +664,14 @@ fn write_ranks(dir: &Path, record: RunRecord, args: RanksArgs, r: RanksResult) -
         &series,
     )?;
     println!("{}", report::ranks_tables(&r));
-    write_json(&file_in(dir, "ranks.json")?, &ResultFile { record, args, results: r })?;
+    write_json(
+        &file_in(dir, "ranks.json")?,
+        &ResultFile {
+            record,
+            args,
+            results: r,
+        },
+    )?;
     println!("wrote {}/ranks.{{json,csv,svg}}", dir.display());
     Ok(())
 }

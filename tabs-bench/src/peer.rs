@@ -57,9 +57,9 @@ pub fn read(path: &Path) -> Result<PeerFile> {
 pub fn ratios(ours: &[LatencyRow], peer: &[LatencyRow]) -> Vec<Ratio> {
     ours.iter()
         .filter_map(|o| {
-            let p = peer.iter().find(|p| {
-                p.method == o.method && p.shape == o.shape && p.length == o.length && p.batch == o.batch
-            })?;
+            let p = peer
+                .iter()
+                .find(|p| p.method == o.method && p.shape == o.shape && p.length == o.length && p.batch == o.batch)?;
             Some(Ratio {
                 method: o.method.clone(),
                 shape: o.shape.clone(),

@@ -98,21 +98,33 @@ pub struct RanksResult {
 /// Evaluate the trained adapter and collect rank statistics.
 pub fn run<B: Backend>(args: &RanksArgs, device: &B::Device, mut progress: impl FnMut(&str)) -> Result<RanksResult> {
     let cfg: TrainConfig = read_json(&args.run.join("config.json"))?;
-    anyhow::ensure!(cfg.method.is_spectral(), "run {} is `{}`: no gates to study", args.run.display(), cfg.method);
+    anyhow::ensure!(
+        cfg.method.is_spectral(),
+        "run {} is `{}`: no gates to study",
+        args.run.display(),
+        cfg.method
+    );
     let task: GlueTask = cfg.task.parse().map_err(|e| anyhow::anyhow!("{e}"))?;
-    let tok = DebertaTokenizer::from_dir(&args.model).with_context(|| format!("tokenizer of {}", args.model.display()))?;
+    let tok =
+        DebertaTokenizer::from_dir(&args.model).with_context(|| format!("tokenizer of {}", args.model.display()))?;
     let mut ex = glue::load_split(task, &args.data, Split::Dev)?;
     if let Some(n) = args.max_examples {
         ex.truncate(n);
     }
     let enc = encode_glue(&tok, task, &ex, cfg.max_length)?;
-    let (net, _) = DebertaForSequenceClassification::<B>::from_pretrained(&args.model, Some(task.num_labels()), cfg.seed, device)?;
+    let (net, _) =
+        DebertaForSequenceClassification::<B>::from_pretrained(&args.model, Some(task.num_labels()), cfg.seed, device)?;
     let (model, _) = prepare(net, &cfg, task.is_regression())?;
     let net = model
         .net
         .load_adapter(&args.run.join("adapter"), &manifest(&cfg))
         .with_context(|| format!("adapter of {}", args.run.display()))?;
-    let gating = net.deberta.gates.as_ref().context("the run's model has no gates")?.config;
+    let gating = net
+        .deberta
+        .gates
+        .as_ref()
+        .context("the run's model has no gates")?
+        .config;
     let c = net.config().clone();
     let layers = c.num_hidden_layers;
     let kernel = net.deberta.encoder.layers[0]
@@ -129,7 +141,11 @@ pub fn run<B: Backend>(args: &RanksArgs, device: &B::Device, mut progress: impl 
         let items: Vec<_> = idx.iter().map(|&i| enc[i].clone()).collect();
         let batch = make_batch::<B>(&items, device);
         let out = net.forward(&batch.input);
-        let mask = out.encoder.token_mask.as_ref().context("a gated forward pass has a token mask")?;
+        let mask = out
+            .encoder
+            .token_mask
+            .as_ref()
+            .context("a gated forward pass has a token mask")?;
         stats.record(&out.encoder.gates, mask);
         for g in &out.encoder.gates {
             let ranks = token_ranks(g, mask);
@@ -149,7 +165,11 @@ pub fn run<B: Backend>(args: &RanksArgs, device: &B::Device, mut progress: impl 
             frozen_sum += frozen_maps(&c, t) as f64;
         }
     }
-    progress(&format!("ranks: {} examples, {} violations", enc.len(), stats.violations));
+    progress(&format!(
+        "ranks: {} examples, {} violations",
+        enc.len(),
+        stats.violations
+    ));
     let n = enc.len().max(1) as f64;
     let mut list: Vec<TokenRank> = per_id
         .into_iter()
@@ -161,7 +181,12 @@ pub fn run<B: Backend>(args: &RanksArgs, device: &B::Device, mut progress: impl 
             mean_rank: s as f64 / n as f64,
         })
         .collect();
-    list.sort_by(|a, b| b.mean_rank.total_cmp(&a.mean_rank).then(b.count.cmp(&a.count)).then(a.id.cmp(&b.id)));
+    list.sort_by(|a, b| {
+        b.mean_rank
+            .total_cmp(&a.mean_rank)
+            .then(b.count.cmp(&a.count))
+            .then(a.id.cmp(&b.id))
+    });
     let top = list.iter().take(args.top).cloned().collect();
     let bottom = list.iter().rev().take(args.top).cloned().collect();
     Ok(RanksResult {

@@ -46,7 +46,11 @@ impl LogitDist {
             "logits i.i.d. N({:.3}, {:.3}^2){}",
             self.mean_for(cfg),
             self.std,
-            if self.mean.is_none() { " (mean = initial logit l0)" } else { "" }
+            if self.mean.is_none() {
+                " (mean = initial logit l0)"
+            } else {
+                ""
+            }
         )
     }
 
@@ -87,7 +91,11 @@ pub fn simulate<B: Backend>(
                 Granularity::Token => t,
                 Granularity::Sequence | Granularity::Layer => 1,
             };
-            let n = if cfg.granularity == Granularity::Layer { r } else { b * rows * r };
+            let n = if cfg.granularity == Granularity::Layer {
+                r
+            } else {
+                b * rows * r
+            };
             let logits = if cfg.granularity == Granularity::Layer {
                 Tensor::<B, 3>::zeros([1, 1, r], device)
             } else {

@@ -37,7 +37,11 @@ impl Summary {
         let n = s.len();
         Summary {
             n,
-            mean: if n == 0 { f64::NAN } else { s.iter().sum::<f64>() / n as f64 },
+            mean: if n == 0 {
+                f64::NAN
+            } else {
+                s.iter().sum::<f64>() / n as f64
+            },
             p50: percentile(&s, 0.5),
             p99: percentile(&s, 0.99),
             max: s.last().copied().unwrap_or(f64::NAN),

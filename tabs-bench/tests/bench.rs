@@ -1,0 +1,309 @@
+//! What the bench computes, checked on small cases (seconds; no timing assertions).
+
+use burn::backend::NdArray;
+use tabs::flops::{self, MapShape};
+use tabs::Granularity;
+use tabs_bench::budget::{self, bin_of, BudgetArgs, BudgetRow};
+use tabs_bench::device::DeviceKind;
+use tabs_bench::flops::{deberta_maps, guarantee, realised, FlopArgs};
+use tabs_bench::latency::{kernel_compare, LatencyRow};
+use tabs_bench::lengths::{glue_mix, normal_quantile, stress_mix};
+use tabs_bench::methods::BenchMethod;
+use tabs_bench::output::{read_json, write_csv, write_json, ResultFile, RunRecord};
+use tabs_bench::peer::ratios;
+use tabs_bench::plot::{line_chart_svg, Chart, Series};
+use tabs_bench::sim::LogitDist;
+use tabs_bench::summary::{percentile, Summary};
+use tabs_deberta::DebertaConfig;
+use tabs_experiments::method::AdapterHyper;
+
+type B = NdArray;
+
+#[test]
+fn percentiles_on_known_data() {
+    let xs: Vec<f64> = (1..=100).rev().map(|x| x as f64).collect();
+    let s = Summary::of(&xs);
+    assert_eq!(
+        (s.n, s.mean, s.p50, s.p99, s.max, s.min),
+        (100, 50.5, 50.0, 99.0, 100.0, 1.0)
+    );
+    // Nearest rank: ⌈0.99·10⌉ = 10 → the maximum; ⌈0.5·10⌉ = 5.
+    let ten: Vec<f64> = (1..=10).map(|x| x as f64).collect();
+    assert_eq!(percentile(&ten, 0.99), 10.0);
+    assert_eq!(percentile(&ten, 0.5), 5.0);
+    assert_eq!(Summary::of(&[7.0]).p99, 7.0);
+    assert!(Summary::of(&[]).mean.is_nan());
+}
+
+#[test]
+fn json_and_csv_are_written_atomically_and_parse() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("x.json");
+    let value = ResultFile {
+        record: RunRecord::now("cpu"),
+        args: vec![1, 2, 3],
+        results: Summary::of(&[1.0, 2.0, 3.0]),
+    };
+    write_json(&path, &value).unwrap();
+    let back: ResultFile<Vec<i32>, Summary> = read_json(&path).unwrap();
+    assert_eq!(back, value);
+    let csv_path = dir.path().join("x.csv");
+    let rows = vec![vec!["a,b".to_string(), "1".into()], vec!["c".into(), "2".into()]];
+    write_csv(&csv_path, &["name", "n"], &rows).unwrap();
+    let mut r = csv::Reader::from_path(&csv_path).unwrap();
+    let got: Vec<Vec<String>> = r
+        .records()
+        .map(|x| x.unwrap().iter().map(String::from).collect())
+        .collect();
+    assert_eq!(got, rows);
+    assert!(
+        write_csv(&csv_path, &["one"], &rows).is_err(),
+        "a row of the wrong width is an error"
+    );
+    // No temporary files left behind.
+    let names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names.len(), 2, "{names:?}");
+}
+
+fn budget_rows(dist: LogitDist, inputs: usize, max_len: usize) -> Vec<BudgetRow> {
+    let args = BudgetArgs {
+        methods: vec![
+            BenchMethod::Bhsp,
+            BenchMethod::Cbsp,
+            BenchMethod::TabsGathered,
+            BenchMethod::TabsNoproj,
+        ],
+        inputs,
+        max_len,
+        layers: 2,
+        batch: 16,
+        dist,
+        seed: 1,
+        hyper: AdapterHyper::default(),
+    };
+    budget::run::<B>(&args, &Default::default(), |_| {})
+}
+
+#[test]
+fn budget_random_inputs_tabs_never_violates() {
+    let rows = budget_rows(LogitDist::default(), 300, 300);
+    let get = |m: &str| rows.iter().find(|r| r.method == m).unwrap();
+    for m in ["tabs-gathered", "bhsp"] {
+        assert_eq!(get(m).violations, 0, "{m}");
+        assert!(get(m).worst_ratio <= 1.0, "{m}");
+    }
+    assert_eq!(get("tabs-gathered").groups, 600);
+    // A sequence-shared gate set can use at most R·T = 2·B(T) pairs (R = 16, ρ = 8).
+    assert!(get("cbsp").violations > 0 && get("cbsp").worst_ratio <= 2.0 + 1e-12);
+    for r in &rows {
+        let (g, v): (u64, u64) = r
+            .by_length
+            .iter()
+            .fold((0, 0), |a, b| (a.0 + b.groups, a.1 + b.violations));
+        assert_eq!((g, v), (r.groups, r.violations), "bins add up for {}", r.method);
+    }
+}
+
+#[test]
+fn budget_hand_made_cases() {
+    // Every logit +10: every gate on. TABS's cut keeps exactly B(T) pairs (ratio 1, no violation); CBSP and
+    // the ablation run all R = 16 directions for every token: r = 16·T = 2·B(T), every group violates, ratio 2.
+    let on = budget_rows(
+        LogitDist {
+            mean: Some(10.0),
+            std: 0.0,
+        },
+        40,
+        64,
+    );
+    for r in &on {
+        match r.method.as_str() {
+            "tabs-gathered" => assert_eq!((r.violations, r.worst_ratio, r.mean_ratio), (0, 1.0, 1.0)),
+            "bhsp" => assert_eq!((r.violations, r.worst_ratio), (0, 1.0)),
+            "cbsp" | "tabs-noproj" => {
+                assert_eq!(r.violations, r.groups, "{}", r.method);
+                assert_eq!((r.worst_ratio, r.mean_ratio), (2.0, 2.0), "{}", r.method);
+                assert_eq!(r.mean_rank, 16.0);
+            }
+            other => panic!("unexpected {other}"),
+        }
+    }
+    // Every logit −10: nothing active, ratio 0 everywhere.
+    let off = budget_rows(
+        LogitDist {
+            mean: Some(-10.0),
+            std: 0.0,
+        },
+        40,
+        64,
+    );
+    for r in &off {
+        assert_eq!(
+            (r.violations, r.worst_ratio, r.mean_rank),
+            (0, 0.0, 0.0),
+            "{}",
+            r.method
+        );
+    }
+    assert_eq!(
+        (bin_of(1), bin_of(2), bin_of(3), bin_of(4), bin_of(4096)),
+        (0, 1, 1, 2, 12)
+    );
+}
+
+#[test]
+fn flops_equal_the_tabs_formulas() {
+    let c = DebertaConfig::v3_base();
+    let h = AdapterHyper::default();
+    let maps = deberta_maps(&c);
+    assert_eq!(maps.iter().map(|m| m.d_in + m.d_out).sum::<usize>(), 13_824);
+    let (t, pairs) = (100usize, [800u64, 5, 0]);
+    // Σ_maps 4(d_in + d_out) = 55,296 per pair; Token controller 2·T·(768·16 + 16·16).
+    let tabs: u64 = pairs.iter().map(|p| p * 55_296 + 2 * 100 * 12_544).sum();
+    assert_eq!(realised(&c, &h, BenchMethod::TabsGathered, t, &pairs), tabs);
+    let dense: u64 = 3 * (100 * 16 * 55_296 + 2 * 100 * 12_544);
+    assert_eq!(realised(&c, &h, BenchMethod::TabsDense, t, &pairs), dense);
+    // Sequence controller: T·d + 2·(d·k + k·R).
+    let cbsp: u64 = pairs.iter().map(|p| p * 55_296 + 100 * 768 + 2 * 12_544).sum();
+    assert_eq!(realised(&c, &h, BenchMethod::Cbsp, t, &pairs), cbsp);
+    let lora = 12 * maps.iter().map(|m| flops::lora(t, 8, *m, false)).sum::<u64>();
+    assert_eq!(lora, 12 * 2 * 100 * 8 * 13_824);
+    assert_eq!(realised(&c, &h, BenchMethod::LoraUnmerged, t, &[]), lora);
+    assert_eq!(realised(&c, &h, BenchMethod::LoraMerged, t, &[]), 0);
+    assert_eq!(guarantee(&c, &h, t), 12 * (800 * 55_296 + 2 * 100 * 12_544));
+    let q = MapShape { d_in: 768, d_out: 768 };
+    assert_eq!(flops::gated_pair(q), 4 * 1536);
+}
+
+#[test]
+fn flops_from_saturated_gates_meet_the_guarantee_line() {
+    let c = DebertaConfig::v3_base();
+    let args = FlopArgs {
+        methods: vec![BenchMethod::TabsGathered, BenchMethod::Cbsp, BenchMethod::Frozen],
+        lengths: vec![3, 40],
+        samples: 2,
+        dist: LogitDist {
+            mean: Some(10.0),
+            std: 0.0,
+        },
+        seed: 0,
+        hyper: AdapterHyper::default(),
+    };
+    let pts = tabs_bench::flops::run::<B>(&args, &c, &Default::default(), |_| {});
+    for p in &pts {
+        match p.method.as_str() {
+            "tabs-gathered" => assert_eq!(p.max, p.guarantee, "T = {}", p.length),
+            // All 16 directions for all T tokens: twice the pairs, cheaper controller.
+            "cbsp" => {
+                let t = p.length as f64;
+                assert_eq!(p.max, 12.0 * (16.0 * t * 55_296.0 + t * 768.0 + 2.0 * 12_544.0));
+            }
+            "frozen" => assert_eq!(p.max, 0.0),
+            _ => unreachable!(),
+        }
+    }
+}
+
+#[test]
+fn length_mixes() {
+    let s = stress_mix(1000, 4096, 3);
+    assert!(s.iter().all(|&t| (1..=4096).contains(&t)));
+    assert_eq!(s, stress_mix(1000, 4096, 3));
+    assert!(
+        s.iter().filter(|&&t| t < 64).count() > 100,
+        "log-uniform half covers short inputs"
+    );
+    // Pinned against scripts/torch_bench.py's glue_mix(10, 512) (statistics.NormalDist().inv_cdf).
+    assert_eq!(glue_mix(10, 512), vec![15, 23, 30, 37, 44, 52, 63, 77, 99, 152]);
+    assert!((normal_quantile(0.975) - 1.959_963_985).abs() < 1e-8);
+    assert!((normal_quantile(0.001) + 3.090_232_306).abs() < 1e-8);
+}
+
+fn row(method: &str, length: usize, mean: f64, p99: f64) -> LatencyRow {
+    let mut ms = Summary::of(&[mean]);
+    ms.p99 = p99;
+    LatencyRow {
+        method: method.into(),
+        shape: "fixed".into(),
+        length,
+        mean_length: length as f64,
+        batch: 1,
+        ms,
+        note: None,
+    }
+}
+
+#[test]
+fn peer_ratios_and_kernel_comparison() {
+    let ours = vec![
+        row("frozen", 128, 30.0, 40.0),
+        row("frozen", 512, 100.0, 120.0),
+        row("tabs-dense", 128, 50.0, 60.0),
+        row("tabs-gathered", 128, 40.0, 45.0),
+    ];
+    let peer = vec![row("frozen", 128, 15.0, 20.0), row("lora-merged", 128, 1.0, 1.0)];
+    let r = ratios(&ours, &peer);
+    assert_eq!(r.len(), 1);
+    assert_eq!((r[0].mean_ratio, r[0].p99_ratio), (2.0, 2.0));
+    let k = kernel_compare(&ours);
+    assert_eq!(k.len(), 1);
+    assert_eq!(k[0].gathered_over_dense, 0.8);
+}
+
+#[test]
+fn methods_come_from_the_experiments_specs() {
+    let h = AdapterHyper::default();
+    assert_eq!(BenchMethod::Cbsp.gating(&h).unwrap().granularity, Granularity::Sequence);
+    assert!(!BenchMethod::Cbsp.gating(&h).unwrap().budget.inference_cut);
+    assert!(BenchMethod::TabsGathered.gating(&h).unwrap().budget.inference_cut);
+    assert!(BenchMethod::LoraMerged.spec(&h).unwrap().gating.is_none());
+    assert!(BenchMethod::Frozen.spec(&h).is_none());
+    assert!(!BenchMethod::BhspMerged.gated() && BenchMethod::Bhsp.gated());
+    for m in BenchMethod::ALL {
+        assert_eq!(m.name().parse::<BenchMethod>().unwrap(), m);
+    }
+    assert!("lora".parse::<BenchMethod>().is_err());
+}
+
+#[test]
+fn device_switch_errors_clearly() {
+    assert!(DeviceKind::Cpu.check().is_ok());
+    if !cfg!(feature = "cuda") {
+        let e = "cuda".parse::<DeviceKind>().unwrap().check().unwrap_err();
+        assert!(e.contains("built without the `cuda` feature"), "{e}");
+    }
+    assert!("tpu".parse::<DeviceKind>().is_err());
+}
+
+#[test]
+fn svg_has_text_and_lines() {
+    let svg = line_chart_svg(
+        &Chart {
+            title: "hello chart",
+            x_label: "tokens T",
+            y_label: "ms",
+            log_x: true,
+            log_y: true,
+        },
+        &[Series {
+            name: "a".into(),
+            points: vec![(64.0, 1.0), (128.0, 2.0)],
+            dashed: false,
+        }],
+    )
+    .unwrap();
+    assert!(
+        svg.contains("hello chart") && svg.contains("tokens T") && svg.contains("<polyline"),
+        "{svg}"
+    );
+}
+
+#[test]
+fn report_lists_missing_results() {
+    let dir = tempfile::tempdir().unwrap();
+    let page = tabs_bench::report::page(dir.path());
+    assert!(page.contains("not run"));
+}
