@@ -6,6 +6,7 @@
 //! - [`metrics`] — accuracy, binary F1, Matthews correlation, Pearson, Spearman and AdaLoRA's `glue_avg`.
 //! - [`listops`] — the LRA ListOps generator, string forms, parser, evaluator, TSV writer and tokens.
 //! - [`lra`] — loaders for the LRA tasks (ListOps, byte-level IMDB, AAN retrieval, grey CIFAR-10, Pathfinder).
+//! - [`lra_task`] — the five LRA tasks as token sequences for one encoder (ids, pairs, pixels, classes).
 //! - [`bucket`] — deterministic batching of example indices by length.
 //! - [`data_error`] — the loaders' error type (file, line, column) and line reader.
 //!
@@ -26,6 +27,7 @@ pub mod evaluate;
 pub mod glue;
 pub mod listops;
 pub mod lra;
+pub mod lra_task;
 pub mod method;
 pub mod metrics;
 pub mod renderer;

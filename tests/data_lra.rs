@@ -284,3 +284,119 @@ fn eighty_ten_ten_is_deterministic() {
     assert_ne!(a, split_80_10_10(1000, 43));
     assert_eq!((a.0.len(), a.1.len(), a.2.len()), (800, 100, 100));
 }
+
+// ---------------------------------------------------------------------------------------------------------------
+// The tasks as token sequences (tabs_experiments::lra_task)
+// ---------------------------------------------------------------------------------------------------------------
+
+use tabs_experiments::batch::Target;
+use tabs_experiments::listops::tokenize_listops;
+use tabs_experiments::lra_task::{load_lra, LraTask};
+
+#[test]
+fn task_names_round_trip() {
+    for name in [
+        "listops",
+        "text",
+        "retrieval",
+        "image",
+        "pathfinder-easy",
+        "pathfinder-intermediate",
+        "pathfinder-hard",
+    ] {
+        assert_eq!(LraTask::parse(name).unwrap().name(), name);
+    }
+    assert_eq!(LraTask::parse("pathfinder"), LraTask::parse("pathfinder-easy"));
+    assert_eq!(LraTask::parse("cifar"), None);
+}
+
+#[test]
+fn listops_becomes_cls_tokens_sep() {
+    let d = load_lra(LraTask::ListOps, &fixtures().join("listops"), 2048, 0).unwrap();
+    assert_eq!((d.vocab_size(), d.cls()), (18, 16));
+    let e = &d.train[2];
+    let body = tokenize_listops("( ( ( ( ( [MED 3 ) ( ( ( [SM 5 ) 6 ) ] ) ) 9 ) 0 ) ] )").unwrap();
+    assert_eq!(e.input_ids.first(), Some(&16));
+    assert_eq!(e.input_ids.last(), Some(&17));
+    assert_eq!(&e.input_ids[1..e.input_ids.len() - 1], &body[..]);
+    assert_eq!(e.target, Target::Class(2));
+    // Truncation keeps [CLS] … [SEP] within max_length.
+    let d = load_lra(LraTask::ListOps, &fixtures().join("listops"), 5, 0).unwrap();
+    assert!(d
+        .train
+        .iter()
+        .all(|e| e.input_ids.len() <= 5 && e.input_ids[4.min(e.input_ids.len() - 1)] == 17));
+}
+
+#[test]
+fn text_is_bytes_plus_one() {
+    let d = load_lra(LraTask::Text, &fixtures().join("text/aclImdb"), 12, 0).unwrap();
+    let imdb = load_imdb_dir(&fixtures().join("text/aclImdb"), LraSplit::Train).unwrap();
+    assert_eq!(d.train.len(), imdb.len());
+    for (e, x) in d.train.iter().zip(&imdb) {
+        assert_eq!(e.input_ids.len(), (x.text.len() + 2).min(12));
+        assert_eq!(e.input_ids[1..e.input_ids.len() - 1], byte_ids(&x.text, 10)[..]);
+        assert_eq!((e.input_ids[0], *e.input_ids.last().unwrap()), (257, 258));
+        assert_eq!(e.target, Target::Class(x.label));
+    }
+    assert_eq!(d.val, d.test, "LRA evaluates IMDB on its test set");
+}
+
+#[test]
+fn retrieval_pairs_share_the_room() {
+    let dir = fixtures().join("retrieval");
+    let d = load_lra(LraTask::Retrieval, &dir, 11, 0).unwrap();
+    let raw = load_aan_dir(&dir, LraSplit::Train).unwrap();
+    for (e, x) in d.train.iter().zip(&raw) {
+        let seps: Vec<usize> = (0..e.input_ids.len()).filter(|&i| e.input_ids[i] == 258).collect();
+        assert_eq!(seps.len(), 2);
+        assert_eq!(seps[1], e.input_ids.len() - 1);
+        let (a, b) = (&e.input_ids[1..seps[0]], &e.input_ids[seps[0] + 1..seps[1]]);
+        // 8 ids of room: each side gets half unless the other side is shorter.
+        let (la, lb) = (x.text1.len(), x.text2.len());
+        let na = la.min(4.max(8usize.saturating_sub(lb)));
+        assert_eq!((a.len(), b.len()), (na, lb.min(8 - na)), "{x:?}");
+        assert_eq!(a, &byte_ids(&x.text1, na)[..]);
+        assert_eq!(b, &byte_ids(&x.text2, b.len())[..]);
+        let types: Vec<u32> = (0..e.input_ids.len()).map(|i| u32::from(i > seps[0])).collect();
+        assert_eq!(e.token_type_ids, types);
+        assert_eq!(e.target, Target::Class(x.label));
+    }
+}
+
+#[test]
+fn images_are_pixels_plus_one() {
+    let dir = temp_dir("cifar-task");
+    for n in 1..=5 {
+        let bytes: Vec<u8> = (0..2)
+            .flat_map(|k| record((n + k) as u8 % 10, |p| ((p % 200) as u8, 0, 0)))
+            .collect();
+        std::fs::write(dir.join(format!("data_batch_{n}.bin")), bytes).unwrap();
+    }
+    std::fs::write(dir.join("test_batch.bin"), record(4, |_| (0, 255, 0))).unwrap();
+    let d = load_lra(LraTask::Image, &dir, 4096, 0).unwrap();
+    assert_eq!((d.train.len(), d.val.len(), d.test.len()), (9, 1, 1));
+    assert_eq!(d.test[0].input_ids.len(), 1026);
+    assert!(d.test[0].input_ids[1..1025].iter().all(|&i| i == 150), "grey 149 + 1");
+    assert_eq!(d.test[0].target, Target::Class(4));
+    assert_eq!(d.train[0].input_ids[2], u32::from(rgb_to_grey_lra(1, 0, 0)) + 1);
+
+    let d = load_lra(
+        LraTask::Pathfinder(PathfinderDifficulty::Easy),
+        &fixtures().join("pathfinder32"),
+        64,
+        1,
+    )
+    .unwrap();
+    assert_eq!(
+        d.train.len() + d.val.len() + d.test.len(),
+        4,
+        "the empty image is skipped"
+    );
+    let all: Vec<_> = d.train.iter().chain(&d.val).chain(&d.test).collect();
+    let first = all.iter().find(|e| e.input_ids.len() == 14).expect("the 4×3 image");
+    assert_eq!(
+        &first.input_ids[1..13],
+        &[1, 65, 129, 256, 2, 3, 4, 5, 251, 252, 253, 254]
+    );
+}

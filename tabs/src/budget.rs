@@ -146,7 +146,10 @@ pub fn projection_shift<B: Backend>(
         hi = hi.mask_where(fits.clone(), mid.clone());
         lo = mid.mask_where(fits, lo);
     }
-    hi.detach()
+    // With B = 0 nothing fits but σ = 0 exactly, which happens where the backend's f32 tanh saturates (a
+    // backend-dependent point): pin those groups to TAU_MAX so τ is the same everywhere.
+    let empty = budget.lower_equal_elem(0.0);
+    hi.mask_where(empty, Tensor::full([g], TAU_MAX, &device)).detach()
 }
 
 /// Inference guarantee: among the active items, keep those of highest logit while the cumulative cost stays

@@ -152,6 +152,10 @@ pub struct SpectralGates<B: Backend> {
     /// The configuration.
     #[module(skip)]
     pub config: GatingConfig,
+    /// Forces a mode regardless of the backend (None: [`GateMode::of_backend`]). For example deterministic
+    /// gates under autodiff, to differentiate the inference-time function or compare backends.
+    #[module(skip)]
+    pub forced_mode: Option<GateMode>,
 }
 
 impl<B: Backend> SpectralGates<B> {
@@ -193,6 +197,7 @@ impl<B: Backend> SpectralGates<B> {
             layers,
             lagrangian,
             config,
+            forced_mode: None,
         })
     }
 
@@ -201,10 +206,22 @@ impl<B: Backend> SpectralGates<B> {
         self.layers.len()
     }
 
-    /// Gates of `layer` for layer input `h` `[batch, T, d]`, in the backend's mode ([`GateMode::of_backend`]).
+    /// Gates of `layer` for layer input `h` `[batch, T, d]`, in the forced mode if one is set
+    /// ([`SpectralGates::with_mode`]), else in the backend's mode ([`GateMode::of_backend`]).
     pub fn forward(&self, layer: usize, h: Tensor<B, 3>, mask: &TokenMask<B>) -> LayerGates<B> {
-        let mode = GateMode::of_backend::<B>(&h.device());
+        let mode = self.mode(&h.device());
         self.forward_mode(layer, h, mask, mode)
+    }
+
+    /// The mode [`SpectralGates::forward`] uses on `device`.
+    pub fn mode(&self, device: &B::Device) -> GateMode {
+        self.forced_mode.unwrap_or_else(|| GateMode::of_backend::<B>(device))
+    }
+
+    /// Force a mode for every later forward pass (None: follow the backend again).
+    pub fn with_mode(mut self, mode: Option<GateMode>) -> Self {
+        self.forced_mode = mode;
+        self
     }
 
     /// Gates of `layer` in an explicit mode. `h`: `[batch, T, d]`; gates: `[batch, T, R]`.

@@ -287,3 +287,16 @@ fn budget_zero_sequences_get_no_directions() {
         assert!(g.iter().all(|&x| x == 0.0), "{mode:?}");
     }
 }
+
+#[test]
+fn projection_pins_budget_zero_groups_to_tau_max() {
+    // With B = 0 no τ can make the expected count exactly 0 in exact arithmetic; τ is TAU_MAX by contract
+    // (not wherever the backend's f32 sigmoid happens to underflow), and other groups are unaffected.
+    let dev = Dev::default();
+    let logits = Tensor::<Cpu, 2>::from_floats([[5.0, 4.0, -1.0, 0.0], [5.0, 4.0, -1.0, 0.0]], &dev);
+    let cost = Tensor::<Cpu, 2>::ones([2, 4], &dev);
+    let budget = Tensor::<Cpu, 1>::from_floats([0.0, 1.0], &dev);
+    let tau = to_vec(tabs::budget::projection_shift(logits, cost, budget, -1.6));
+    assert_eq!(tau[0], tabs::budget::TAU_MAX);
+    assert!(tau[1] > 0.0 && tau[1] < 20.0, "{tau:?}");
+}
