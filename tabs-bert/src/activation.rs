@@ -1,0 +1,45 @@
+//! Activations named by `hidden_act` in BERT configs (transformers' `ACT2FN`).
+
+use burn::tensor::activation::{gelu, relu, silu};
+use burn::tensor::backend::Backend;
+use burn::tensor::Tensor;
+
+/// Activation functions of `hidden_act`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Activation {
+    /// Exact GELU, x·Φ(x) = x·½(1 + erf(x/√2)) (`gelu`, BERT's default).
+    Gelu,
+    /// tanh-approximate GELU, ½x(1 + tanh(√(2/π)(x + 0.044715x³))) (`gelu_new`, `gelu_pytorch_tanh`, `gelu_fast`).
+    GeluTanh,
+    /// ReLU (`relu`).
+    Relu,
+    /// SiLU (`silu`, `swish`).
+    Silu,
+}
+
+impl Activation {
+    /// The activation of an HF name, if supported.
+    pub fn parse(name: &str) -> Option<Self> {
+        Some(match name {
+            "gelu" => Activation::Gelu,
+            "gelu_new" | "gelu_pytorch_tanh" | "gelu_fast" => Activation::GeluTanh,
+            "relu" => Activation::Relu,
+            "silu" | "swish" => Activation::Silu,
+            _ => return None,
+        })
+    }
+
+    /// Apply element-wise.
+    pub fn apply<B: Backend, const D: usize>(self, x: Tensor<B, D>) -> Tensor<B, D> {
+        match self {
+            Activation::Gelu => gelu(x),
+            Activation::GeluTanh => {
+                let c = (2.0 / std::f64::consts::PI).sqrt();
+                let inner = (x.clone() + x.clone().powi_scalar(3).mul_scalar(0.044715)).mul_scalar(c);
+                x.mul_scalar(0.5) * inner.tanh().add_scalar(1.0)
+            }
+            Activation::Relu => relu(x),
+            Activation::Silu => silu(x),
+        }
+    }
+}
