@@ -1,28 +1,33 @@
-//! GLUE fine-tuning with TABS and its baselines through burn-train's Learner.
+//! GLUE (and CSV text-classification) fine-tuning with TABS and its baselines through burn-train's Learner, on a
+//! DeBERTa-v2/v3 or BERT/MiniLM checkpoint (chosen by its `config.json`).
 //!
 //! cargo run --release --example glue                       # built-in demo, no downloads (about a minute)
 //! cargo run --release --example glue -- --task sst2 --method tabs --model DIR --data GLUE_DIR --preset adalora
+//! cargo run --release --example glue -- --task csv --method tabs --model MINILM_DIR --data CSV_DIR
 
 use std::path::PathBuf;
 
 use anyhow::{bail, Result};
 use burn::backend::{Autodiff, NdArray};
+use burn::tensor::backend::AutodiffBackend;
 use clap::Parser;
 use tabs::Kernel;
 use tabs_experiments::method::Method;
-use tabs_experiments::run::{run_glue, GlueRun};
+use tabs_experiments::run::{run_glue, run_text_csv, GlueRun, Results};
 use tabs_experiments::train::TrainConfig;
 
 #[derive(Parser, Debug)]
-#[command(about = "Fine-tune a DeBERTa checkpoint on a GLUE task with TABS or a baseline")]
+#[command(about = "Fine-tune a DeBERTa or BERT checkpoint on a GLUE task (or CSV texts) with TABS or a baseline")]
 struct Args {
-    /// GLUE task: cola, sst2, mrpc, stsb, qqp, mnli, qnli, rte.
+    /// GLUE task: cola, sst2, mrpc, stsb, qqp, mnli, qnli, rte; or `csv`: a folder of train.csv,
+    /// validation.csv (or dev.csv) and optional test.csv with `text,label` columns.
     #[arg(long, default_value = "sst2")]
     task: String,
     /// full, lora, bhsp, cbsp, tabs, tabs-noproj, tabs-shared.
     #[arg(long, default_value = "tabs")]
     method: Method,
-    /// HF checkpoint folder (config.json + model.safetensors|pytorch_model.bin + spm.model|tokenizer.json).
+    /// HF checkpoint folder (config.json + model.safetensors|pytorch_model.bin + spm.model|tokenizer.json);
+    /// `model_type` deberta-v2 / deberta / bert.
     #[arg(long)]
     model: Option<PathBuf>,
     /// GLUE data: the GLUE root or the task's folder (TSV as distributed, or JSONL).
@@ -161,7 +166,7 @@ fn main() -> Result<()> {
         latency_samples: a.latency_samples,
     };
     let results = match a.device.as_str() {
-        "cpu" => run_glue::<Autodiff<NdArray>>(&cfg, &run, &Default::default())?,
+        "cpu" => run_task::<Autodiff<NdArray>>(&cfg, &run, &Default::default())?,
         "wgpu" => wgpu_run(&cfg, &run)?,
         "cuda" => cuda_run(&cfg, &run)?,
         other => bail!("--device {other:?}: expected cpu, wgpu or cuda"),
@@ -184,24 +189,33 @@ fn main() -> Result<()> {
     Ok(())
 }
 
+/// GLUE or CSV texts, by `--task`.
+fn run_task<B: AutodiffBackend>(cfg: &TrainConfig, run: &GlueRun, device: &B::Device) -> Result<Results> {
+    if cfg.task == "csv" {
+        run_text_csv::<B>(cfg, run, device)
+    } else {
+        run_glue::<B>(cfg, run, device)
+    }
+}
+
 #[cfg(feature = "wgpu")]
-fn wgpu_run(cfg: &TrainConfig, run: &GlueRun) -> Result<tabs_experiments::run::Results> {
+fn wgpu_run(cfg: &TrainConfig, run: &GlueRun) -> Result<Results> {
     use burn::backend::wgpu::{Wgpu, WgpuDevice};
-    run_glue::<Autodiff<Wgpu>>(cfg, run, &WgpuDevice::default())
+    run_task::<Autodiff<Wgpu>>(cfg, run, &WgpuDevice::default())
 }
 
 #[cfg(not(feature = "wgpu"))]
-fn wgpu_run(_: &TrainConfig, _: &GlueRun) -> Result<tabs_experiments::run::Results> {
+fn wgpu_run(_: &TrainConfig, _: &GlueRun) -> Result<Results> {
     bail!("--device wgpu: this binary was built without the `wgpu` feature (cargo run --release --features wgpu ...)")
 }
 
 #[cfg(feature = "cuda")]
-fn cuda_run(cfg: &TrainConfig, run: &GlueRun) -> Result<tabs_experiments::run::Results> {
+fn cuda_run(cfg: &TrainConfig, run: &GlueRun) -> Result<Results> {
     use burn::backend::cuda::{Cuda, CudaDevice};
-    run_glue::<Autodiff<Cuda>>(cfg, run, &CudaDevice::default())
+    run_task::<Autodiff<Cuda>>(cfg, run, &CudaDevice::default())
 }
 
 #[cfg(not(feature = "cuda"))]
-fn cuda_run(_: &TrainConfig, _: &GlueRun) -> Result<tabs_experiments::run::Results> {
+fn cuda_run(_: &TrainConfig, _: &GlueRun) -> Result<Results> {
     bail!("--device cuda: this binary was built without the `cuda` feature (cargo run --release --features cuda ...)")
 }

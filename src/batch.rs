@@ -4,7 +4,8 @@
 use burn::data::dataloader::batcher::Batcher;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Int, Tensor, TensorData};
-use tabs_deberta::DebertaInput;
+
+use crate::backbone::EncoderInput;
 
 /// A label for training: a class or a regression target.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -30,7 +31,7 @@ pub struct Encoded {
 #[derive(Debug, Clone)]
 pub struct TaskBatch<B: Backend> {
     /// Model input.
-    pub input: DebertaInput<B>,
+    pub input: EncoderInput<B>,
     /// Class ids (0 for regression examples).
     pub classes: Tensor<B, 1, Int>,
     /// Regression targets (0 for classification examples).
@@ -70,7 +71,7 @@ pub fn make_batch<B: Backend>(items: &[Encoded], device: &B::Device) -> TaskBatc
     }
     let int2 = |v: Vec<i64>| Tensor::<B, 2, Int>::from_data(TensorData::new(v, [b, t]), device);
     TaskBatch {
-        input: DebertaInput {
+        input: EncoderInput {
             input_ids: int2(ids),
             attention_mask: int2(mask),
             token_type_ids: Some(int2(types)),

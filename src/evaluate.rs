@@ -9,8 +9,8 @@ use serde::{Deserialize, Serialize};
 use tabs::flops::{self, LayerCost, MapShape};
 use tabs::stats::token_ranks;
 use tabs::RankStats;
-use tabs_deberta::DebertaForSequenceClassification;
 
+use crate::backbone::Backbone;
 use crate::batch::{make_batch, Encoded};
 use crate::method::Method;
 use crate::train::{bucket_indices, TaskModel};
@@ -80,33 +80,21 @@ fn mean_max(v: &[f64]) -> MeanMax {
 }
 
 /// The FLOP model of one layer of `net` for `method`.
-fn layer_cost<B: Backend>(
-    net: &DebertaForSequenceClassification<B>,
-    method: Method,
-) -> (Vec<MapShape>, Option<LayerCost>) {
-    let c = net.config();
-    let (d, f, all) = (
-        c.hidden_size,
-        c.intermediate_size,
-        c.num_attention_heads * c.attention_head_size,
-    );
-    let maps = vec![
-        MapShape { d_in: d, d_out: all },
-        MapShape { d_in: d, d_out: all },
-        MapShape { d_in: d, d_out: all },
-        MapShape { d_in: all, d_out: d },
-        MapShape { d_in: d, d_out: f },
-        MapShape { d_in: f, d_out: d },
-    ];
-    let cost = net.deberta.gates.as_ref().map(|g| {
-        let spectral = net.deberta.encoder.layers[0].attention.query_proj.spectral.as_ref();
+fn layer_cost<B: Backend>(net: &Backbone<B>, method: Method) -> (Vec<MapShape>, Option<LayerCost>) {
+    let shape = net.shape();
+    let maps = shape.maps();
+    let cost = net.gates().map(|g| {
+        let spectral = net
+            .maps()
+            .into_iter()
+            .find_map(|(_, m)| m.spectral.as_ref().map(|s| s.kernel));
         LayerCost {
             maps: maps.clone(),
             granularity: g.config.granularity,
-            d_model: d,
+            d_model: shape.hidden,
             hidden: g.config.hidden(),
             rank: g.config.rank,
-            kernel: spectral.map_or(tabs::Kernel::DenseMasked, |s| s.kernel),
+            kernel: spectral.unwrap_or(tabs::Kernel::DenseMasked),
         }
     });
     if method == Method::Full {
@@ -124,18 +112,14 @@ pub fn evaluate<B: Backend>(
     device: &B::Device,
 ) -> Evaluation {
     let net = &model.net;
-    let layers = net.config().num_hidden_layers;
+    let layers = net.shape().layers;
     let (maps, cost) = layer_cost(net, method);
-    let lora_rank = net.deberta.encoder.layers[0]
-        .attention
-        .query_proj
-        .lora
-        .as_ref()
-        .map(|l| l.rank());
+    let lora_rank = net
+        .maps()
+        .into_iter()
+        .find_map(|(_, m)| m.lora.as_ref().map(|l| l.rank()));
     let mut stats = net
-        .deberta
-        .gates
-        .as_ref()
+        .gates()
         .map(|g| RankStats::new(layers, g.config.rank, g.config.granularity));
     // Buckets of indices, so outputs keep the input order.
     let order = bucket_indices(examples, batch_size, false, 0);
@@ -160,10 +144,9 @@ pub fn evaluate<B: Backend>(
                 overhead[i] = layers as f64 * maps.iter().map(|m| flops::lora(t, r, *m, false) as f64).sum::<f64>();
             }
         }
-        if let (Some(stats), Some(mask), Some(cost)) = (stats.as_mut(), out.encoder.token_mask.as_ref(), cost.as_ref())
-        {
-            stats.record(&out.encoder.gates, mask);
-            for g in &out.encoder.gates {
+        if let (Some(stats), Some(mask), Some(cost)) = (stats.as_mut(), out.token_mask.as_ref(), cost.as_ref()) {
+            stats.record(&out.gates, mask);
+            for g in &out.gates {
                 for (k, ranks) in token_ranks(g, mask).iter().enumerate() {
                     let pairs: u64 = ranks.iter().map(|&r| r as u64).sum();
                     overhead[idx[k]] += cost.flops(ranks.len(), pairs).overhead() as f64;

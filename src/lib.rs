@@ -13,6 +13,7 @@
 //! Training and evaluation:
 //!
 //! - [`method`] — the compared methods (full, lora, bhsp, cbsp, tabs, tabs-noproj, tabs-shared).
+//! - [`backbone`] — the encoders behind one type (DeBERTa, BERT/MiniLM) and their tokenizers.
 //! - [`batch`] — tokenised examples, padded buckets.
 //! - [`train`] — burn-train's Learner wiring: task model, steps, parameter groups, checkpoints, resume.
 //! - [`schedule`] — warm-up + linear decay.
@@ -20,6 +21,7 @@
 //! - [`evaluate`] — predictions, gate statistics, FLOPs and latency for `results.json`.
 //! - [`run`] — a whole run: data → model → train → evaluate → `results.json`.
 
+pub mod backbone;
 pub mod batch;
 pub mod bucket;
 pub mod data_error;

@@ -8,12 +8,12 @@ use anyhow::{Context, Result};
 use burn::tensor::backend::AutodiffBackend;
 use serde::{Deserialize, Serialize};
 use tabs::io::{write_atomic, AdapterManifest};
-use tabs_deberta::tokenize::{DebertaTokenizer, Padding, Truncation};
-use tabs_deberta::{DebertaForSequenceClassification, DEFAULT_TARGETS};
 
+use crate::backbone::{Backbone, TextTokenizer};
 use crate::batch::{Encoded, Target};
 use crate::evaluate::{evaluate, latency, BudgetReport, Evaluation, FlopReport, MeanP99};
 use crate::glue::{self, GlueTask, Label, Split};
+use crate::lra::{load_text_csv, TextExample};
 use crate::method::Method;
 use crate::metrics::{self, TaskScore};
 use crate::train::{prepare, train, TaskModel, TrainConfig};
@@ -45,7 +45,7 @@ pub struct Results {
 
 /// Tokenise GLUE examples (labels required) with longest-first truncation to `max_length`.
 pub fn encode_glue(
-    tok: &DebertaTokenizer,
+    tok: &TextTokenizer,
     task: GlueTask,
     examples: &[glue::Example],
     max_length: usize,
@@ -54,12 +54,7 @@ pub fn encode_glue(
     for chunk in examples.chunks(256) {
         let a: Vec<&str> = chunk.iter().map(|e| e.text_a.as_str()).collect();
         let b: Vec<&str> = chunk.iter().map(|e| e.text_b.as_deref().unwrap_or("")).collect();
-        let enc = tok.encode_batch(
-            &a,
-            task.is_pair().then_some(b.as_slice()),
-            Truncation::LongestFirst { max_length },
-            Padding::None,
-        )?;
+        let (ids, types) = tok.encode_batch(&a, task.is_pair().then_some(b.as_slice()), max_length)?;
         for (i, e) in chunk.iter().enumerate() {
             let target = match e.label {
                 Some(Label::Class(c)) => Target::Class(c),
@@ -67,8 +62,8 @@ pub fn encode_glue(
                 None => anyhow::bail!("{task}: an example has no label (test files cannot be used for training)"),
             };
             out.push(Encoded {
-                input_ids: enc.input_ids[i].clone(),
-                token_type_ids: enc.token_type_ids[i].clone(),
+                input_ids: ids[i].clone(),
+                token_type_ids: types[i].clone(),
                 target,
             });
         }
@@ -152,8 +147,7 @@ pub fn run_glue<B: AutodiffBackend>(cfg: &TrainConfig, run: &GlueRun, device: &B
     let task: GlueTask = cfg.task.parse().map_err(|e| anyhow::anyhow!("{e}"))?;
     // Everything random (fresh heads, controllers, LoRA A, dropout, gate samples) follows from the seed.
     B::seed(device, cfg.seed);
-    let tok =
-        DebertaTokenizer::from_dir(&run.model).with_context(|| format!("tokenizer of {}", run.model.display()))?;
+    let tok = TextTokenizer::from_dir(&run.model).with_context(|| format!("tokenizer of {}", run.model.display()))?;
     let mut train_ex = glue::load_split(task, &run.data, Split::Train)?;
     if let Some(n) = run.max_train {
         train_ex.truncate(n);
@@ -162,11 +156,10 @@ pub fn run_glue<B: AutodiffBackend>(cfg: &TrainConfig, run: &GlueRun, device: &B
     let dev_ex = glue::load_split(task, &run.data, Split::Dev)?;
     let train_enc = encode_glue(&tok, task, &train_ex, cfg.max_length)?;
     let dev_enc = encode_glue(&tok, task, &dev_ex, cfg.max_length)?;
-    let (mut net, report) =
-        DebertaForSequenceClassification::<B>::from_pretrained(&run.model, Some(task.num_labels()), cfg.seed, device)?;
+    let (mut net, report) = Backbone::<B>::from_pretrained(&run.model, task.num_labels(), cfg.seed, device)?;
     println!("model {}: {report}", run.model.display());
     if let Some(p) = cfg.cls_dropout {
-        net.dropout = burn::nn::DropoutConfig::new(p).init();
+        net.set_classifier_dropout(p);
     }
     // MNLI: dev_mismatched is reported beside dev (= dev_matched) when the file is there.
     let mut extra = Vec::new();
@@ -191,11 +184,107 @@ pub fn run_glue<B: AutodiffBackend>(cfg: &TrainConfig, run: &GlueRun, device: &B
     Ok(results)
 }
 
+/// The splits of a CSV text-classification folder: `train.csv`, `validation.csv` (or `dev.csv`) and, when
+/// present, `test.csv`, each with a header naming `text` and `label` (integer classes 0..K−1).
+pub fn text_csv_splits(dir: &Path) -> Result<[Option<PathBuf>; 3]> {
+    let pick = |names: &[&str]| names.iter().map(|n| dir.join(n)).find(|p| p.is_file());
+    let train = pick(&["train.csv"]);
+    let dev = pick(&["validation.csv", "dev.csv"]);
+    anyhow::ensure!(
+        train.is_some() && dev.is_some(),
+        "{}: a CSV text-classification folder needs train.csv and validation.csv (or dev.csv)",
+        dir.display()
+    );
+    Ok([train, dev, pick(&["test.csv"])])
+}
+
+/// Tokenise single texts with their classes.
+pub fn encode_texts(tok: &TextTokenizer, examples: &[TextExample], max_length: usize) -> Result<Vec<Encoded>> {
+    let mut out = Vec::with_capacity(examples.len());
+    for chunk in examples.chunks(256) {
+        let a: Vec<&str> = chunk.iter().map(|e| e.text.as_str()).collect();
+        let (ids, types) = tok.encode_batch(&a, None, max_length)?;
+        for ((input_ids, token_type_ids), e) in ids.into_iter().zip(types).zip(chunk) {
+            out.push(Encoded {
+                input_ids,
+                token_type_ids,
+                target: Target::Class(e.label),
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Accuracy and, with two classes, F1 of class 1.
+pub fn class_metrics(eval: &Evaluation, examples: &[Encoded], num_labels: usize) -> Result<BTreeMap<String, f64>> {
+    let pred: Vec<usize> = eval.logits.iter().map(|l| argmax(l)).collect();
+    let gold: Vec<usize> = examples
+        .iter()
+        .map(|e| match e.target {
+            Target::Class(c) => c,
+            Target::Score(s) => s as usize,
+        })
+        .collect();
+    let mut m = BTreeMap::from([("accuracy".to_string(), metrics::accuracy(&pred, &gold)?)]);
+    if num_labels == 2 {
+        m.insert("f1".into(), metrics::f1_binary(&pred, &gold)?);
+    }
+    Ok(m)
+}
+
+/// Train and evaluate a CSV text-classification task (see [`text_csv_splits`]); `test` is reported beside
+/// `dev` when `test.csv` exists. The class count is the largest label + 1 over all splits.
+pub fn run_text_csv<B: AutodiffBackend>(cfg: &TrainConfig, run: &GlueRun, device: &B::Device) -> Result<Results> {
+    B::seed(device, cfg.seed);
+    let [train, dev, test] = text_csv_splits(&run.data)?;
+    let load = |p: &Option<PathBuf>| -> Result<Vec<TextExample>> {
+        Ok(match p {
+            Some(p) => load_text_csv(p)?,
+            None => Vec::new(),
+        })
+    };
+    let (mut train_ex, dev_ex, test_ex) = (load(&train)?, load(&dev)?, load(&test)?);
+    let num_labels = train_ex
+        .iter()
+        .chain(&dev_ex)
+        .chain(&test_ex)
+        .map(|e| e.label + 1)
+        .max()
+        .unwrap_or(0);
+    anyhow::ensure!(num_labels >= 2, "{}: fewer than two classes", run.data.display());
+    if let Some(n) = run.max_train {
+        train_ex.truncate(n);
+    }
+    let tok = TextTokenizer::from_dir(&run.model).with_context(|| format!("tokenizer of {}", run.model.display()))?;
+    let train_enc = encode_texts(&tok, &train_ex, cfg.max_length)?;
+    let dev_enc = encode_texts(&tok, &dev_ex, cfg.max_length)?;
+    let mut extra = Vec::new();
+    if !test_ex.is_empty() {
+        extra.push(("test".to_string(), encode_texts(&tok, &test_ex, cfg.max_length)?));
+    }
+    let (mut net, report) = Backbone::<B>::from_pretrained(&run.model, num_labels, cfg.seed, device)?;
+    println!("model {}: {report}", run.model.display());
+    if let Some(p) = cfg.cls_dropout {
+        net.set_classifier_dropout(p);
+    }
+    fit_and_report(
+        cfg,
+        net,
+        false,
+        &train_enc,
+        &dev_enc,
+        &extra,
+        run,
+        device,
+        |eval, ex| class_metrics(eval, ex, num_labels),
+    )
+}
+
 /// Shared by GLUE and LRA: prepare → train → evaluate → write the run folder.
 #[allow(clippy::too_many_arguments)]
 pub fn fit_and_report<B: AutodiffBackend>(
     cfg: &TrainConfig,
-    net: DebertaForSequenceClassification<B>,
+    net: impl Into<Backbone<B>>,
     regression: bool,
     train_enc: &[Encoded],
     dev_enc: &[Encoded],
@@ -207,6 +296,8 @@ pub fn fit_and_report<B: AutodiffBackend>(
     std::fs::create_dir_all(&run.out).with_context(|| format!("creating {}", run.out.display()))?;
     write_atomic(&run.out.join("config.json"), &serde_json::to_vec_pretty(cfg)?)?;
     B::seed(device, cfg.seed);
+    let net = net.into();
+    let targets: Vec<String> = net.default_targets().iter().map(|s| s.to_string()).collect();
     let (model, trainable) = prepare(net, cfg, regression)?;
     println!(
         "{} on {}: {} trainable parameters, {} training / {} dev examples, {} epochs",
@@ -226,7 +317,7 @@ pub fn fit_and_report<B: AutodiffBackend>(
         metrics.insert(name.clone(), score(&e, examples)?);
     }
     let lat = latency(&trained, dev_enc, run.latency_samples, &inner_device);
-    save_adapter(&trained, cfg, &run.out.join("adapter"))?;
+    save_adapter(&trained, cfg, targets, &run.out.join("adapter"))?;
     let results = Results {
         task: cfg.task.clone(),
         method: cfg.method,
@@ -243,13 +334,13 @@ pub fn fit_and_report<B: AutodiffBackend>(
     Ok(results)
 }
 
-/// The adapter manifest of a run.
-pub fn manifest(cfg: &TrainConfig) -> AdapterManifest {
+/// The adapter manifest of a run whose adapters sit in the maps named by `targets`.
+pub fn manifest(cfg: &TrainConfig, targets: Vec<String>) -> AdapterManifest {
     let h = &cfg.adapter;
     let spectral = cfg.method.is_spectral();
     let mut m = AdapterManifest::new(
         cfg.method.name(),
-        DEFAULT_TARGETS.iter().map(|s| s.to_string()).collect(),
+        targets,
         if spectral { h.spectral_rank } else { h.lora_rank },
         if spectral { h.spectral_alpha } else { h.lora_alpha },
         cfg.seed,
@@ -263,12 +354,17 @@ pub fn manifest(cfg: &TrainConfig) -> AdapterManifest {
     m
 }
 
-fn save_adapter<B: burn::tensor::backend::Backend>(model: &TaskModel<B>, cfg: &TrainConfig, dir: &Path) -> Result<()> {
+fn save_adapter<B: burn::tensor::backend::Backend>(
+    model: &TaskModel<B>,
+    cfg: &TrainConfig,
+    targets: Vec<String>,
+    dir: &Path,
+) -> Result<()> {
     if cfg.method == Method::Full {
         // Full fine-tuning has no adapter; the Learner's checkpoints hold the whole model.
         return Ok(());
     }
-    model.net.save_adapter(dir, &manifest(cfg))?;
+    model.net.save_adapter(dir, &manifest(cfg, targets))?;
     Ok(())
 }
 

@@ -16,7 +16,8 @@ use burn::tensor::{Int, Tensor, Transaction};
 use burn::train::metric::{AccuracyInput, AccuracyMetric, Adaptor, ItemLazy, LossInput, LossMetric};
 use burn::train::{InferenceStep, Learner, SupervisedTraining, TrainOutput, TrainStep};
 use serde::{Deserialize, Serialize};
-use tabs_deberta::DebertaForSequenceClassification;
+
+use crate::backbone::Backbone;
 
 use crate::batch::{BucketBatcher, Encoded, TaskBatch};
 use crate::bucket::{length_batches, BucketConfig};
@@ -100,11 +101,11 @@ impl TrainConfig {
     }
 }
 
-/// The task model: DeBERTa with a classification / regression head and the method's adapters.
+/// The task model: an encoder with a classification / regression head and the method's adapters.
 #[derive(Module, Debug)]
 pub struct TaskModel<B: Backend> {
     /// The network.
-    pub net: DebertaForSequenceClassification<B>,
+    pub net: Backbone<B>,
     /// Regression (one output, MSE) or classification (cross-entropy).
     pub regression: bool,
     /// head_lr / lr.
@@ -166,7 +167,7 @@ impl<B: Backend> TaskModel<B> {
                 .init(&device)
                 .forward(out.logits.clone(), batch.classes.clone())
         };
-        let budget = self.net.deberta.budget_loss(&out.encoder.gates, &device);
+        let budget = self.net.budget_loss(&out.gates, &device);
         TaskOutput {
             loss: task + budget,
             logits: out.logits,
@@ -196,7 +197,7 @@ impl<B: AutodiffBackend> TrainStep for TaskModel<B> {
             return optim.step(lr, self, grads);
         }
         let mut head = GradientsParams::new();
-        for linear in [&self.net.pooler, &self.net.classifier] {
+        for linear in self.net.heads() {
             if let Some(g) = grads.remove::<B2::InnerBackend, 2>(linear.weight.id) {
                 head.register(linear.weight.id, g);
             }
@@ -251,7 +252,7 @@ pub fn last_checkpoint(dir: &Path) -> Option<usize> {
 
 /// Inject the method's adapters (or leave everything trainable for `full`) and wrap the network.
 pub fn prepare<B: Backend>(
-    net: DebertaForSequenceClassification<B>,
+    net: Backbone<B>,
     cfg: &TrainConfig,
     regression: bool,
 ) -> anyhow::Result<(TaskModel<B>, usize)> {

@@ -133,3 +133,68 @@ fn resume_continues_from_the_last_checkpoint() {
     let _ = std::fs::remove_dir_all(&r.out);
     let _ = std::fs::remove_dir_all(&empty.out);
 }
+
+/// The same pipeline on the other backbone: a tiny random BERT (tabs-bert's parity fixture) trains TABS on a
+/// CSV text task; its adapter file names BERT's maps and loads back into a fresh model with the same logits.
+#[test]
+fn bert_backbone_trains_on_csv_texts_and_its_adapter_loads_back() {
+    use burn::module::Module;
+    use tabs_experiments::backbone::{Backbone, EncoderInput, TextTokenizer};
+    use tabs_experiments::method::adapter_spec;
+    use tabs_experiments::run::{encode_texts, manifest, run_text_csv};
+
+    let _guard = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let model = root.join("tabs-bert/tests/fixtures/bert/model_bin");
+    let data = std::env::temp_dir().join(format!("tabs-train-test-{}-csv", std::process::id()));
+    std::fs::create_dir_all(&data).unwrap();
+    let rows = |n: usize| {
+        let mut s = String::from("text,label\n");
+        for i in 0..n {
+            let (adj, label) = [("good", 1), ("bad", 0), ("not good", 0), ("not bad", 1)][i % 4];
+            s.push_str(&format!("\"the movie was {adj}, really\",{label}\n"));
+        }
+        s
+    };
+    std::fs::write(data.join("train.csv"), rows(48)).unwrap();
+    std::fs::write(data.join("validation.csv"), rows(8)).unwrap();
+    let run = GlueRun {
+        model: model.clone(),
+        data: data.clone(),
+        out: data.join("out"),
+        resume: false,
+        max_train: None,
+        latency_samples: 3,
+    };
+    let mut c = cfg(Method::Tabs, 1);
+    c.task = "csv".into();
+    let res = run_text_csv::<B>(&c, &run, &Default::default()).unwrap_or_else(|e| panic!("{e:#}"));
+    assert_eq!(res.task, "csv");
+    assert!(res.metrics["dev"].contains_key("f1"), "two classes ⇒ F1 reported");
+    let budget = res.budget.expect("TABS reports its budget");
+    assert_eq!(budget.violations, 0);
+    assert_eq!(budget.mean_rank_per_layer.len(), 2);
+
+    let adapter = run.out.join("adapter");
+    let cfg_json = std::fs::read_to_string(adapter.join("adapter_config.json")).unwrap();
+    assert!(cfg_json.contains("\"query\""), "BERT's target names: {cfg_json}");
+    // Load back: a fresh model with the same injection and the saved adapter gives the run's dev logits.
+    let device = Default::default();
+    let (net, _) = Backbone::<NdArray>::from_pretrained(&model, 2, 99, &device).unwrap();
+    let (net, _) = net.inject(&adapter_spec(Method::Tabs, &c.adapter).unwrap()).unwrap();
+    let targets = net.default_targets().iter().map(|s| s.to_string()).collect();
+    let net = net.load_adapter(&adapter, &manifest(&c, targets)).unwrap();
+    assert!(net.num_params() > 0);
+    let tok = TextTokenizer::from_dir(&model).unwrap();
+    let ex = tabs_experiments::lra::TextExample {
+        text: "the movie was not bad, really".into(),
+        label: 1,
+    };
+    let enc = encode_texts(&tok, &[ex], 32).unwrap();
+    let batch = tabs_experiments::batch::make_batch::<NdArray>(&enc, &device);
+    let input: &EncoderInput<NdArray> = &batch.input;
+    let logits: Vec<f32> = net.forward(input).logits.into_data().to_vec().unwrap();
+    assert_eq!(logits.len(), 2);
+    assert!(logits.iter().all(|x| x.is_finite()));
+    let _ = std::fs::remove_dir_all(&data);
+}

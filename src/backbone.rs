@@ -1,0 +1,316 @@
+//! The encoders a run can fine-tune, behind one type: DeBERTa-v2/v3 (`tabs-deberta`) and BERT / MiniLM
+//! (`tabs-bert`), each with a pooler + classifier head and `tabs` adapters injected through the same
+//! [`tabs::inject`] API. Which one a checkpoint folder holds is read from `config.json`'s `model_type`
+//! (`deberta-v2` / `deberta` → DeBERTa, `bert` → BERT); the matching tokenizer comes from the same folder.
+
+use std::path::Path;
+
+use anyhow::{bail, Context, Result};
+use burn::module::Module;
+use burn::nn::{DropoutConfig, Linear};
+use burn::tensor::backend::Backend;
+use burn::tensor::{Int, Tensor};
+use tabs::flops::MapShape;
+use tabs::io::AdapterManifest;
+use tabs::{Adaptable, AdaptedLinear, AdapterSpec, InjectionReport, LayerGates, SpectralGates, TokenMask};
+use tabs_bert::{BertForSequenceClassification, BertInput, BertTokenizer};
+use tabs_deberta::tokenize::DebertaTokenizer;
+use tabs_deberta::{DebertaForSequenceClassification, DebertaInput};
+
+/// A padded batch for any backbone: ids `[b, T]`, attention mask `[b, T]` (1 = real token), token types `[b, T]`.
+#[derive(Debug, Clone)]
+pub struct EncoderInput<B: Backend> {
+    /// Token ids.
+    pub input_ids: Tensor<B, 2, Int>,
+    /// 1 for real tokens, 0 for padding.
+    pub attention_mask: Tensor<B, 2, Int>,
+    /// Segment ids.
+    pub token_type_ids: Option<Tensor<B, 2, Int>>,
+}
+
+/// Logits `[b, labels]` with the gate decisions of every layer (empty without gated adapters).
+#[derive(Debug, Clone)]
+pub struct BackboneOutput<B: Backend> {
+    /// `[b, num_labels]`.
+    pub logits: Tensor<B, 2>,
+    /// Each layer's gates.
+    pub gates: Vec<LayerGates<B>>,
+    /// Real-token mask with lengths and budgets (when gated).
+    pub token_mask: Option<TokenMask<B>>,
+}
+
+/// The per-layer shape the FLOP count needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LayerShape {
+    /// Number of encoder layers.
+    pub layers: usize,
+    /// d, the hidden width.
+    pub hidden: usize,
+    /// The feed-forward width.
+    pub intermediate: usize,
+    /// heads × head size (the attention projections' output width).
+    pub attention: usize,
+}
+
+impl LayerShape {
+    /// The six adaptable maps of a layer: query, key, value `[d → a]`, attention output `[a → d]`,
+    /// intermediate `[d → f]`, output `[f → d]`.
+    pub fn maps(&self) -> Vec<MapShape> {
+        let (d, f, a) = (self.hidden, self.intermediate, self.attention);
+        vec![
+            MapShape { d_in: d, d_out: a },
+            MapShape { d_in: d, d_out: a },
+            MapShape { d_in: d, d_out: a },
+            MapShape { d_in: a, d_out: d },
+            MapShape { d_in: d, d_out: f },
+            MapShape { d_in: f, d_out: d },
+        ]
+    }
+}
+
+/// A sequence classifier on one of the supported encoders.
+// One value per run, moved a handful of times: the size difference between the variants does not matter.
+#[allow(clippy::large_enum_variant)]
+#[derive(Module, Debug)]
+pub enum Backbone<B: Backend> {
+    /// DeBERTa-v2/v3.
+    Deberta(DebertaForSequenceClassification<B>),
+    /// BERT / MiniLM.
+    Bert(BertForSequenceClassification<B>),
+}
+
+/// The `model_type` of a checkpoint folder's `config.json`.
+pub fn model_type(dir: &Path) -> Result<String> {
+    let path = dir.join("config.json");
+    let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let v: serde_json::Value =
+        serde_json::from_str(&text).with_context(|| format!("{}: not valid JSON", path.display()))?;
+    match v.get("model_type").and_then(|t| t.as_str()) {
+        Some(t) => Ok(t.to_string()),
+        None => bail!(
+            "{}: no \"model_type\" (expected \"deberta-v2\", \"deberta\" or \"bert\")",
+            path.display()
+        ),
+    }
+}
+
+impl<B: Backend> Backbone<B> {
+    /// Loads a HF checkpoint folder (DeBERTa or BERT, by `model_type`) with `num_labels` outputs; returns the
+    /// model and the loader's report (fresh heads, ignored keys).
+    pub fn from_pretrained(dir: &Path, num_labels: usize, seed: u64, device: &B::Device) -> Result<(Self, String)> {
+        match model_type(dir)?.as_str() {
+            "deberta-v2" | "deberta" => {
+                let (m, r) = DebertaForSequenceClassification::from_pretrained(dir, Some(num_labels), seed, device)?;
+                Ok((Backbone::Deberta(m), r.to_string()))
+            }
+            "bert" => {
+                let (m, r) = BertForSequenceClassification::from_pretrained(dir, Some(num_labels), seed, device)?;
+                Ok((Backbone::Bert(m), r.to_string()))
+            }
+            other => bail!(
+                "{}: model_type {other:?} is not supported (expected \"deberta-v2\", \"deberta\" or \"bert\")",
+                dir.join("config.json").display()
+            ),
+        }
+    }
+
+    /// Logits and gates for a batch.
+    pub fn forward(&self, input: &EncoderInput<B>) -> BackboneOutput<B> {
+        match self {
+            Backbone::Deberta(m) => {
+                let out = m.forward(&DebertaInput {
+                    input_ids: input.input_ids.clone(),
+                    attention_mask: input.attention_mask.clone(),
+                    token_type_ids: input.token_type_ids.clone(),
+                });
+                BackboneOutput {
+                    logits: out.logits,
+                    gates: out.encoder.gates,
+                    token_mask: out.encoder.token_mask,
+                }
+            }
+            Backbone::Bert(m) => {
+                let out = m.forward(&BertInput {
+                    input_ids: input.input_ids.clone(),
+                    attention_mask: input.attention_mask.clone(),
+                    token_type_ids: input.token_type_ids.clone(),
+                });
+                BackboneOutput {
+                    logits: out.logits,
+                    gates: out.encoder.gates,
+                    token_mask: out.encoder.token_mask,
+                }
+            }
+        }
+    }
+
+    /// The gates' budget loss over a forward pass's layers (0 without gates).
+    pub fn budget_loss(&self, gates: &[LayerGates<B>], device: &B::Device) -> Tensor<B, 1> {
+        match self {
+            Backbone::Deberta(m) => m.deberta.budget_loss(gates, device),
+            Backbone::Bert(m) => m.bert.budget_loss(gates, device),
+        }
+    }
+
+    /// The pooler and classifier (always trainable; their own learning-rate group).
+    pub fn heads(&self) -> [&Linear<B>; 2] {
+        match self {
+            Backbone::Deberta(m) => [&m.pooler, &m.classifier],
+            Backbone::Bert(m) => [&m.pooler, &m.classifier],
+        }
+    }
+
+    /// Replace the classifier's dropout probability.
+    pub fn set_classifier_dropout(&mut self, p: f64) {
+        let d = DropoutConfig::new(p).init();
+        match self {
+            Backbone::Deberta(m) => m.dropout = d,
+            Backbone::Bert(m) => m.dropout = d,
+        }
+    }
+
+    /// Inject adapters through [`tabs::inject`] (the backbone is frozen; heads stay trainable).
+    pub fn inject(self, spec: &AdapterSpec) -> Result<(Self, InjectionReport)> {
+        Ok(match self {
+            Backbone::Deberta(m) => {
+                let (m, r) = m.inject(spec)?;
+                (Backbone::Deberta(m), r)
+            }
+            Backbone::Bert(m) => {
+                let (m, r) = m.inject(spec)?;
+                (Backbone::Bert(m), r)
+            }
+        })
+    }
+
+    /// Trainable parameters with adapters (adapters + gates + heads).
+    pub fn trainable_params(&self) -> usize {
+        match self {
+            Backbone::Deberta(m) => m.trainable_params(),
+            Backbone::Bert(m) => m.trainable_params(),
+        }
+    }
+
+    /// The gate sources, when gated.
+    pub fn gates(&self) -> Option<&SpectralGates<B>> {
+        match self {
+            Backbone::Deberta(m) => m.deberta.gates(),
+            Backbone::Bert(m) => m.bert.gates(),
+        }
+    }
+
+    /// Every adaptable map with its HF name.
+    pub fn maps(&self) -> Vec<(String, &AdaptedLinear<B>)> {
+        match self {
+            Backbone::Deberta(m) => m.deberta.adaptable_maps(),
+            Backbone::Bert(m) => m.bert.adaptable_maps(),
+        }
+    }
+
+    /// The default adapter targets of this encoder.
+    pub fn default_targets(&self) -> &'static [&'static str] {
+        match self {
+            Backbone::Deberta(_) => tabs_deberta::DEFAULT_TARGETS.as_slice(),
+            Backbone::Bert(_) => tabs_bert::DEFAULT_TARGETS.as_slice(),
+        }
+    }
+
+    /// Layer count and map widths.
+    pub fn shape(&self) -> LayerShape {
+        match self {
+            Backbone::Deberta(m) => {
+                let c = m.config();
+                LayerShape {
+                    layers: c.num_hidden_layers,
+                    hidden: c.hidden_size,
+                    intermediate: c.intermediate_size,
+                    attention: c.num_attention_heads * c.attention_head_size,
+                }
+            }
+            Backbone::Bert(m) => {
+                let c = m.config();
+                LayerShape {
+                    layers: c.num_hidden_layers,
+                    hidden: c.hidden_size,
+                    intermediate: c.intermediate_size,
+                    attention: c.num_attention_heads * c.head_size(),
+                }
+            }
+        }
+    }
+
+    /// Save adapters, gates and heads (tabs io format) atomically into `dir`.
+    pub fn save_adapter(&self, dir: &Path, manifest: &AdapterManifest) -> Result<()> {
+        match self {
+            Backbone::Deberta(m) => m.save_adapter(dir, manifest)?,
+            Backbone::Bert(m) => m.save_adapter(dir, manifest)?,
+        }
+        Ok(())
+    }
+
+    /// Load what [`Backbone::save_adapter`] wrote into a model with the same injection.
+    pub fn load_adapter(self, dir: &Path, expected: &AdapterManifest) -> Result<Self> {
+        Ok(match self {
+            Backbone::Deberta(m) => Backbone::Deberta(m.load_adapter(dir, expected)?),
+            Backbone::Bert(m) => Backbone::Bert(m.load_adapter(dir, expected)?),
+        })
+    }
+}
+
+impl<B: Backend> From<DebertaForSequenceClassification<B>> for Backbone<B> {
+    fn from(m: DebertaForSequenceClassification<B>) -> Self {
+        Backbone::Deberta(m)
+    }
+}
+
+impl<B: Backend> From<BertForSequenceClassification<B>> for Backbone<B> {
+    fn from(m: BertForSequenceClassification<B>) -> Self {
+        Backbone::Bert(m)
+    }
+}
+
+/// Token ids and token types of each text.
+pub type IdsAndTypes = (Vec<Vec<u32>>, Vec<Vec<u32>>);
+
+/// The tokenizer that goes with a [`Backbone`] (read from the same checkpoint folder).
+#[derive(Debug, Clone)]
+pub enum TextTokenizer {
+    /// DeBERTa-v3 SentencePiece (`spm.model` or `tokenizer.json`).
+    Deberta(DebertaTokenizer),
+    /// BERT WordPiece (`tokenizer.json`).
+    Bert(BertTokenizer),
+}
+
+impl TextTokenizer {
+    /// The tokenizer of checkpoint folder `dir`, by its `model_type`.
+    pub fn from_dir(dir: &Path) -> Result<Self> {
+        Ok(match model_type(dir)?.as_str() {
+            "bert" => TextTokenizer::Bert(BertTokenizer::from_dir(dir)?),
+            _ => TextTokenizer::Deberta(DebertaTokenizer::from_dir(dir)?),
+        })
+    }
+
+    /// The vocabulary entry of `id`, if any.
+    pub fn id_to_token(&self, id: u32) -> Option<String> {
+        match self {
+            TextTokenizer::Deberta(t) => t.id_to_token(id),
+            TextTokenizer::Bert(t) => t.inner().id_to_token(id),
+        }
+    }
+
+    /// Ids and token types of texts (or pairs), longest-first truncation to `max_length`, no padding.
+    pub fn encode_batch(&self, texts: &[&str], pairs: Option<&[&str]>, max_length: usize) -> Result<IdsAndTypes> {
+        Ok(match self {
+            TextTokenizer::Deberta(t) => {
+                use tabs_deberta::tokenize::{Padding, Truncation};
+                let e = t.encode_batch(texts, pairs, Truncation::LongestFirst { max_length }, Padding::None)?;
+                (e.input_ids, e.token_type_ids)
+            }
+            TextTokenizer::Bert(t) => {
+                use tabs_bert::{Padding, Truncation};
+                let e = t.encode_batch(texts, pairs, Truncation::LongestFirst { max_length }, Padding::None)?;
+                (e.input_ids, e.token_type_ids)
+            }
+        })
+    }
+}
