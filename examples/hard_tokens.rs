@@ -4,6 +4,7 @@
 //! the rank histogram and the budget violations at inference.
 //!
 //! cargo run --release --example hard_tokens -- --granularity token --rho 2
+//! cargo run --release --example hard_tokens -- --svg book/src/figures/gates-token.svg   # the gates, drawn
 
 use anyhow::Result;
 use burn::backend::{Autodiff, NdArray};
@@ -46,6 +47,9 @@ struct Args {
     /// Seed.
     #[arg(long, default_value_t = 2026)]
     seed: u64,
+    /// Also draw the inference gates of four sequences (tokens × directions, hard tokens marked) as SVG here.
+    #[arg(long)]
+    svg: Option<std::path::PathBuf>,
 }
 
 const D: usize = 16;
@@ -90,12 +94,16 @@ fn main() -> Result<()> {
         alpha: 1.0,
         kernel: Kernel::DenseMasked,
     });
+    // ANCHOR: adapt
+    // A frozen map with a gated spectral adapter (SVD of W, top-R factors, A_U = A_V = 0) ...
     let map = AdaptedLinear::<Ad>::new(LinearConfig::new(D, D).init(&dev), &spectral)?;
+    // ... and one gate source (here: one layer) with its granularity and budget B(T) = ⌊ρT⌋.
     let mut cfg = GatingConfig::new(granularity);
     cfg.rank = R;
     cfg.controller_hidden = Some(8);
     cfg.budget.rho = args.rho;
     let gates = SpectralGates::<Ad>::new(cfg, D, 1, &dev)?;
+    // ANCHOR_END: adapt
     let mut model = Toy { map, gates };
     let v = model.map.spectral.as_ref().expect("spectral adapter").v.val().inner();
     let c = Tensor::<NdArray, 2>::random([D, R], Distribution::Normal(0.0, 0.5), &dev);
@@ -111,10 +119,13 @@ fn main() -> Result<()> {
     let mut optim = AdamConfig::new().init();
     for step in 0..args.steps {
         let (x, target, _) = batch(&model.map, &correction_ad, args.hard, &dev);
+        // ANCHOR: train_step
+        // Training: HardConcrete samples, projected onto the budget; the penalty keeps E[count] near B.
         let g = model.gates.forward_mode(0, x.clone(), &mask_ad, GateMode::Train);
-        let y = model.map.forward(x, Some(&g.gates));
+        let y = model.map.forward(x, Some(&g.gates)); // W x + b + gated spectral delta
         let mse = (y - target).square().mean();
         let budget_loss = model.gates.budget_loss(std::slice::from_ref(&g));
+        // ANCHOR_END: train_step
         if step % 100 == 0 || step + 1 == args.steps {
             println!(
                 "step {step:>4}: mse {:.4}, budget loss {:.4}",
@@ -133,8 +144,11 @@ fn main() -> Result<()> {
     let batches = 50;
     for _ in 0..batches {
         let (x, target, hard) = batch(&model.map, &correction, args.hard, &dev);
+        // ANCHOR: eval_step
+        // Inference: deterministic gates, then the top-B cut per sequence (count ≤ B(T), always).
         let g = model.gates.forward_mode(0, x.clone(), &mask, GateMode::Eval);
         let y = model.map.forward(x.clone(), Some(&g.gates));
+        // ANCHOR_END: eval_step
         mse += (y - target.clone()).square().mean().into_scalar();
         frozen += (model.map.base.forward(x) - target).square().mean().into_scalar();
         let ranks = g
@@ -146,6 +160,16 @@ fn main() -> Result<()> {
             .into_data()
             .to_vec::<f32>()?;
         let hard = hard.into_data().to_vec::<f32>()?;
+        if let (Some(path), true) = (&args.svg, hard_n == 0.0 && easy_n == 0.0) {
+            let gates = g.gates.clone().into_data().to_vec::<f32>()?;
+            let budget = match granularity {
+                Granularity::Layer => format!("B = ⌊ρL⌋ = {} directions for the layer", cfg.budget.global_budget(1)),
+                _ => format!("B(T) = {} pairs per sequence", mask.budgets[0]),
+            };
+            let title = format!("{granularity:?} gates, ρ = {}, {budget}", args.rho);
+            tabs::io::write_atomic(path, draw_gates(&gates, &hard, &title).as_bytes())?;
+            println!("gates of four sequences drawn in {}", path.display());
+        }
         for (r, h) in ranks.iter().zip(hard) {
             if h > 0.5 {
                 hard_rank += r;
@@ -174,4 +198,49 @@ fn main() -> Result<()> {
         stats.violations, stats.groups, stats.worst_ratio
     );
     Ok(())
+}
+
+/// Tokens × directions of four sequences as SVG: a cell's blue is the inference gate (white = off); hard tokens
+/// get a red mark; each panel's title counts its active pairs against B(T).
+fn draw_gates(gates: &[f32], hard: &[f32], title: &str) -> String {
+    let (cell, gap, top, left) = (14.0, 60.0, 56.0, 30.0);
+    let panel_w = R as f64 * cell;
+    let width = (left + 4.0 * (panel_w + gap) + 10.0).max(560.0);
+    let height = top + T as f64 * cell + 40.0;
+    let mut svg = format!(
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" font-size="11">
+<rect width="100%" height="100%" fill="white"/>
+<text x="{left}" y="18" font-size="13">{title}</text>
+"#
+    );
+    for s in 0..4 {
+        let x0 = left + s as f64 * (panel_w + gap);
+        let active = (0..T * R).filter(|i| gates[s * T * R + i] > 0.0).count();
+        svg += &format!("<text x=\"{x0}\" y=\"{}\">seq {s}: {active} pairs</text>\n", top - 10.0);
+        for t in 0..T {
+            let y = top + t as f64 * cell;
+            if hard[s * T + t] > 0.5 {
+                svg += &format!(
+                    "<rect x=\"{}\" y=\"{y}\" width=\"5\" height=\"{}\" fill=\"#d62728\"/>\n",
+                    x0 - 8.0,
+                    cell - 1.0
+                );
+            }
+            for r in 0..R {
+                let g = gates[(s * T + t) * R + r].clamp(0.0, 1.0);
+                let shade = (255.0 * (1.0 - 0.85 * g)) as u8;
+                svg += &format!(
+                    "<rect x=\"{}\" y=\"{y}\" width=\"{}\" height=\"{}\" fill=\"rgb({shade},{shade},255)\" stroke=\"#ccc\"/>\n",
+                    x0 + r as f64 * cell,
+                    cell - 1.0,
+                    cell - 1.0
+                );
+            }
+        }
+    }
+    svg += &format!(
+        "<text x=\"{left}\" y=\"{}\">rows: tokens (red = hard token), columns: singular directions 1..{R}; blue = gate value</text>\n</svg>\n",
+        height - 14.0
+    );
+    svg
 }

@@ -43,6 +43,7 @@ const LAYER_MAPS: [&str; 6] = [
     "output.dense",
 ];
 
+// ANCHOR: adaptable
 impl<B: Backend> Adaptable<B> for BertModel<B> {
     fn default_targets() -> &'static [&'static str] {
         &DEFAULT_TARGETS
@@ -110,6 +111,7 @@ impl<B: Backend> Adaptable<B> for BertModel<B> {
         self
     }
 }
+// ANCHOR_END: adaptable
 
 /// Errors about the spec itself (targets, ranks) are [`BertError::Input`]; other `tabs` errors stay
 /// [`BertError::Tabs`].

@@ -96,11 +96,14 @@ impl<B: Backend> Encoder<B> {
         let key_mask = mask.equal_elem(0.0).reshape([b, 1, 1, t]);
         let mut h = x;
         let mut all = Vec::new();
+        // ANCHOR: layer_gates
         for (i, layer) in self.layers.iter().enumerate() {
+            // Layer i's gates come from layer i's input; its target maps share them.
             let g = gating.map(|(gates, tm)| gates.forward(i, h.clone(), tm));
             h = layer.forward(h, g.as_ref().map(|g| &g.gates), key_mask.clone());
             all.extend(g);
         }
+        // ANCHOR_END: layer_gates
         (h, all)
     }
 }

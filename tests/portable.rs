@@ -1,18 +1,18 @@
-//! Portable checks: the same library code on the Wgpu backend equals the CPU (NdArray) backend.
+//! Portable checks: the same library code on an accelerator backend equals the CPU (NdArray) backend.
 //!
-//! Run with `cargo test --features wgpu --test wgpu_portable`. CI runs it on lavapipe (Mesa's CPU Vulkan
-//! driver, Debian `mesa-vulkan-drivers`), headless; `.ci/run` sets the environment it needs.
+//! `cargo test --features wgpu --test portable` checks Wgpu (CI: on lavapipe, Mesa's CPU Vulkan driver, Debian
+//! `mesa-vulkan-drivers`, headless; `.ci/run` sets the environment it needs); `cargo test --features cuda --test
+//! portable` checks CUDA on a GPU machine (Wgpu is taken when both features are on).
 //!
 //! Tolerances (f32 on both sides; different reduction orders): the gated term and logits 1e-4 absolute on
 //! O(1) values; gradients 1e-3 relative to the largest entry; the projection's τ 1e-5; gates, top-B cuts and keep
 //! masks exactly.
 //! The model check uses deterministic (inference) gates and dropout 0 under autodiff, so both backends compute
 //! the same function: HardConcrete *samples* come from each backend's own random stream and are not portable.
-#![cfg(feature = "wgpu")]
+#![cfg(any(feature = "wgpu", feature = "cuda"))]
 
 use std::path::{Path, PathBuf};
 
-use burn::backend::wgpu::{Wgpu, WgpuDevice};
 use burn::backend::{Autodiff, NdArray};
 use burn::module::Param;
 use burn::nn::loss::CrossEntropyLossConfig;
@@ -28,10 +28,19 @@ use tabs_deberta::{DebertaForSequenceClassification, DebertaInput};
 use tabs_experiments::method::{adapter_spec, AdapterHyper, Method};
 
 type Cpu = NdArray;
-type Gpu = Wgpu;
 
-fn wgpu_device() -> WgpuDevice {
-    WgpuDevice::default()
+#[cfg(feature = "wgpu")]
+type Gpu = burn::backend::wgpu::Wgpu;
+#[cfg(feature = "wgpu")]
+fn gpu_device() -> burn::backend::wgpu::WgpuDevice {
+    Default::default()
+}
+
+#[cfg(all(feature = "cuda", not(feature = "wgpu")))]
+type Gpu = burn::backend::cuda::Cuda;
+#[cfg(all(feature = "cuda", not(feature = "wgpu")))]
+fn gpu_device() -> burn::backend::cuda::CudaDevice {
+    Default::default()
 }
 
 /// Deterministic host data (the same on both backends).
@@ -72,12 +81,12 @@ fn gated<B: Backend>(kernel: Kernel, device: &B::Device) -> Vec<f32> {
 
 #[test]
 fn gated_term_matches_cpu() {
-    let gpu = wgpu_device();
+    let gpu = gpu_device();
     for kernel in [Kernel::DenseMasked, Kernel::Gathered] {
         let a = gated::<Cpu>(kernel, &Default::default());
         let b = gated::<Gpu>(kernel, &gpu);
         let err = max_abs_diff(&a, &b);
-        println!("gated term {kernel:?}: max |cpu - wgpu| = {err:.2e}");
+        println!("gated term {kernel:?}: max |cpu - gpu| = {err:.2e}");
         assert!(err <= 1e-4, "{kernel:?}: {err}");
         assert!(a.iter().any(|x| x.abs() > 0.1), "the term is not trivially zero");
     }
@@ -92,12 +101,12 @@ fn inference_gates<B: Backend>(rule: InferenceGate, device: &B::Device) -> Vec<f
 
 #[test]
 fn hard_concrete_inference_gates_match_cpu() {
-    let gpu = wgpu_device();
+    let gpu = gpu_device();
     for rule in [InferenceGate::Deterministic, InferenceGate::Binary] {
         let a = inference_gates::<Cpu>(rule, &Default::default());
         let b = inference_gates::<Gpu>(rule, &gpu);
         let err = max_abs_diff(&a, &b);
-        println!("inference gates {rule:?}: max |cpu - wgpu| = {err:.2e}");
+        println!("inference gates {rule:?}: max |cpu - gpu| = {err:.2e}");
         assert!(err <= 1e-6, "{rule:?}: {err}");
         // Same zero pattern: what is off on one backend is off on the other.
         let zeros = |v: &[f32]| v.iter().map(|x| *x == 0.0).collect::<Vec<_>>();
@@ -124,7 +133,7 @@ fn cut_and_shift<B: Backend>(device: &B::Device) -> (Vec<f32>, Vec<f32>) {
 #[test]
 fn budget_cut_and_projection_match_cpu() {
     let (keep_cpu, tau_cpu) = cut_and_shift::<Cpu>(&Default::default());
-    let (keep_gpu, tau_gpu) = cut_and_shift::<Gpu>(&wgpu_device());
+    let (keep_gpu, tau_gpu) = cut_and_shift::<Gpu>(&gpu_device());
     assert_eq!(keep_cpu, keep_gpu, "top-B keep masks differ");
     let kept: Vec<f32> = keep_cpu.chunks(64).map(|c| c.iter().sum()).collect();
     println!("kept per group: {kept:?}");
@@ -133,7 +142,7 @@ fn budget_cut_and_projection_match_cpu() {
         "the cut keeps exactly min(B, active): {kept:?}"
     );
     let err = max_abs_diff(&tau_cpu, &tau_gpu);
-    println!("projection τ: cpu {tau_cpu:?}, wgpu {tau_gpu:?}, max diff {err:.2e}");
+    println!("projection τ: cpu {tau_cpu:?}, gpu {tau_gpu:?}, max diff {err:.2e}");
     assert!(err <= 1e-5, "{err}");
     assert_eq!(tau_cpu[0], tabs::budget::TAU_MAX as f32, "B = 0 pins τ to TAU_MAX");
 }
@@ -141,7 +150,7 @@ fn budget_cut_and_projection_match_cpu() {
 /// A copy of a committed tiny DeBERTa-v3 checkpoint with dropout 0 (so forward passes are deterministic).
 fn tiny_checkpoint() -> PathBuf {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tabs-deberta/tests/fixtures/deberta/v3_buckets");
-    let dir = std::env::temp_dir().join(format!("tabs-wgpu-portable-{}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!("tabs-portable-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let mut cfg: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(src.join("config.json")).unwrap()).unwrap();
@@ -177,6 +186,7 @@ fn adapted<B: Backend>(ckpt: &Path, adapter: &Path, device: &B::Device) -> Deber
 /// gradient) from a CPU model.
 fn write_adapter(ckpt: &Path, dir: &Path) {
     let device = Default::default();
+    Cpu::seed(&device, 7);
     let (net, _) = DebertaForSequenceClassification::<Cpu>::from_pretrained(ckpt, Some(3), 7, &device).unwrap();
     let (mut net, _) = net.inject(&adapter_spec(Method::Tabs, &hyper()).unwrap()).unwrap();
     for layer in &mut net.deberta.encoder.layers {
@@ -255,12 +265,12 @@ fn adapted_deberta_forward_backward_matches_cpu() {
     let adapter = ckpt.join("adapter");
     write_adapter(&ckpt, &adapter);
     let cpu = forward_backward::<Autodiff<Cpu>>(&ckpt, &adapter, &Default::default());
-    let gpu = forward_backward::<Autodiff<Gpu>>(&ckpt, &adapter, &wgpu_device());
+    let gpu = forward_backward::<Autodiff<Gpu>>(&ckpt, &adapter, &gpu_device());
     let err = max_abs_diff(&cpu.logits, &gpu.logits);
-    println!("logits: max |cpu - wgpu| = {err:.2e}");
+    println!("logits: max |cpu - gpu| = {err:.2e}");
     assert!(err <= 1e-4, "logits differ by {err}");
     println!(
-        "active gates per (layer, sequence): cpu {:?}, wgpu {:?}",
+        "active gates per (layer, sequence): cpu {:?}, gpu {:?}",
         cpu.counts, gpu.counts
     );
     assert_eq!(cpu.counts, gpu.counts, "different gate decisions");
@@ -271,7 +281,7 @@ fn adapted_deberta_forward_backward_matches_cpu() {
     for ((name, a), (_, b)) in cpu.grads.iter().zip(&gpu.grads) {
         let scale = a.iter().fold(0.0f32, |m, x| m.max(x.abs()));
         let rel = max_abs_diff(a, b) / scale;
-        println!("grad {name}: max |g| {scale:.2e}, max |cpu - wgpu| / max |g| = {rel:.2e}");
+        println!("grad {name}: max |g| {scale:.2e}, max |cpu - gpu| / max |g| = {rel:.2e}");
         assert!(scale > 0.0, "{name}: zero gradient");
         assert!(rel <= 1e-3, "{name}: relative difference {rel}");
     }
