@@ -1,8 +1,8 @@
 //! `latency`: per-sequence forward latency of a DeBERTa (a checkpoint folder, or a base-size random-init
 //! DeBERTa-v3: 768/12/12/3072, vocab 128100) per method, for fixed lengths and a realistic length mix.
 //!
-//! Protocol per (method, length): `warmup` untimed forward passes, then n timed passes of a `[batch, T]`
-//! input (n = max(min_iters, ⌊iters·256 / max(T, 256)⌋), so long inputs get fewer passes), each ended by a
+//! Protocol per length, rows interleaved pass by pass: `warmup` untimed forward passes of every row, then
+//! n timed passes of a `[batch, T]` input (n = max(min_iters, ⌊iters·256 / max(T, 256)⌋), so long inputs get fewer passes), each ended by a
 //! host read of the logits (so asynchronous backends are timed to completion). Per-sequence latency = pass
 //! time / batch. The mix draws `mix` lengths from [`crate::lengths::glue_mix`] and times each once at batch 1
 //! (after `warmup` passes of the first; the same quantile lengths in the peer). Input ids are fixed pseudo-random ids (seeded).
@@ -199,6 +199,10 @@ fn time_pass<B: Backend>(net: &DebertaForSequenceClassification<B>, x: &DebertaI
 }
 
 /// Time every row; `progress` gets one line per (row, shape).
+///
+/// Rows are *interleaved*: for each length, every row gets its warm-up passes, then timed pass k of every row
+/// runs before pass k + 1 of any row. On a shared machine a burst of foreign load then hits all rows alike
+/// instead of whichever row happened to be running.
 pub fn run<B: Backend>(
     args: &LatencyArgs,
     device: &B::Device,
@@ -207,67 +211,95 @@ pub fn run<B: Backend>(
     let t0 = Instant::now();
     let base = base_model::<B>(args.model.as_ref(), args.seed, device)?;
     let vocab = base.config().vocab_size;
-    progress(&format!("model ready in {:.1} s", t0.elapsed().as_secs_f64()));
     let mut models = Models {
         base,
         lora: None,
         spectral: None,
     };
+    let timed: Vec<BenchMethod> = args
+        .methods
+        .iter()
+        .copied()
+        .filter(|m| *m != BenchMethod::BhspMerged)
+        .collect();
+    let nets = timed
+        .iter()
+        .map(|&m| models.get(m, &args.hyper, device))
+        .collect::<Result<Vec<_>>>()?;
+    progress(&format!(
+        "{} models ready in {:.1} s",
+        nets.len(),
+        t0.elapsed().as_secs_f64()
+    ));
     let mut rows: Vec<LatencyRow> = Vec::new();
-    for &m in &args.methods {
-        if m == BenchMethod::BhspMerged {
-            continue; // filled from `frozen` below
-        }
-        let net = models.get(m, &args.hyper, device)?;
-        for &t in &args.lengths {
-            let mut rng = StdRng::seed_from_u64(args.seed ^ t as u64);
-            let x = input::<B>(args.batch, t, vocab, &mut rng, device);
+    let push = |rows: &mut Vec<LatencyRow>,
+                m: BenchMethod,
+                shape: &str,
+                length: usize,
+                mean_length: f64,
+                batch: usize,
+                times: &[f64]| {
+        let ms = Summary::of(times);
+        rows.push(LatencyRow {
+            method: m.name().into(),
+            shape: shape.into(),
+            length,
+            mean_length,
+            batch,
+            ms,
+            note: None,
+        });
+    };
+    for &t in &args.lengths {
+        let mut rng = StdRng::seed_from_u64(args.seed ^ t as u64);
+        let x = input::<B>(args.batch, t, vocab, &mut rng, device);
+        for net in &nets {
             for _ in 0..args.warmup {
-                time_pass(&net, &x);
+                time_pass(net, &x);
             }
-            let n = iters_for(args, t);
-            let times: Vec<f64> = (0..n).map(|_| time_pass(&net, &x) / args.batch as f64).collect();
-            let ms = Summary::of(&times);
-            progress(&format!(
-                "latency {m} T={t} b={}: mean {:.1} ms, p99 {:.1} ms ({n} passes)",
-                args.batch, ms.mean, ms.p99
-            ));
-            rows.push(LatencyRow {
-                method: m.name().into(),
-                shape: "fixed".into(),
-                length: t,
-                mean_length: t as f64,
-                batch: args.batch,
-                ms,
-                note: None,
-            });
         }
-        if args.mix > 0 {
-            let lengths = glue_mix(args.mix, args.mix_max);
-            let mut rng = StdRng::seed_from_u64(args.seed ^ 0x313);
-            let first = input::<B>(1, lengths[0], vocab, &mut rng, device);
+        let n = iters_for(args, t);
+        let mut times = vec![Vec::with_capacity(n); nets.len()];
+        for _ in 0..n {
+            for (k, net) in nets.iter().enumerate() {
+                times[k].push(time_pass(net, &x) / args.batch as f64);
+            }
+        }
+        for (k, &m) in timed.iter().enumerate() {
+            push(&mut rows, m, "fixed", t, t as f64, args.batch, &times[k]);
+        }
+        let line: Vec<String> = timed
+            .iter()
+            .zip(&times)
+            .map(|(m, ts)| format!("{m} {:.0}/{:.0}", Summary::of(ts).mean, Summary::of(ts).p99))
+            .collect();
+        progress(&format!(
+            "T={t} b={} ({n} passes), mean/p99 ms: {}",
+            args.batch,
+            line.join(", ")
+        ));
+    }
+    if args.mix > 0 {
+        let lengths = glue_mix(args.mix, args.mix_max);
+        let mut rng = StdRng::seed_from_u64(args.seed ^ 0x313);
+        let first = input::<B>(1, lengths[0], vocab, &mut rng, device);
+        for net in &nets {
             for _ in 0..args.warmup {
-                time_pass(&net, &first);
+                time_pass(net, &first);
             }
-            let times: Vec<f64> = lengths
-                .iter()
-                .map(|&t| time_pass(&net, &input::<B>(1, t, vocab, &mut rng, device)))
-                .collect();
-            let ms = Summary::of(&times);
-            progress(&format!(
-                "latency {m} mix: mean {:.1} ms, p99 {:.1} ms",
-                ms.mean, ms.p99
-            ));
-            rows.push(LatencyRow {
-                method: m.name().into(),
-                shape: "mix".into(),
-                length: args.mix_max,
-                mean_length: lengths.iter().sum::<usize>() as f64 / lengths.len() as f64,
-                batch: 1,
-                ms,
-                note: None,
-            });
         }
+        let mut times = vec![Vec::with_capacity(lengths.len()); nets.len()];
+        for &t in &lengths {
+            let x = input::<B>(1, t, vocab, &mut rng, device);
+            for (k, net) in nets.iter().enumerate() {
+                times[k].push(time_pass(net, &x));
+            }
+        }
+        let mean_len = lengths.iter().sum::<usize>() as f64 / lengths.len() as f64;
+        for (k, &m) in timed.iter().enumerate() {
+            push(&mut rows, m, "mix", args.mix_max, mean_len, 1, &times[k]);
+        }
+        progress(&format!("mix of {} lengths done", lengths.len()));
     }
     if args.methods.contains(&BenchMethod::BhspMerged) {
         let frozen: Vec<LatencyRow> = rows.iter().filter(|r| r.method == "frozen").cloned().collect();
@@ -309,6 +341,9 @@ pub struct LatencyResults {
     pub ratios: Vec<crate::peer::Ratio>,
     /// TABS kernels side by side.
     pub kernels: Vec<KernelCompare>,
+    /// When the rows were read from an earlier file (`--rows-from`): the command that timed them.
+    #[serde(default)]
+    pub timed_by: Option<String>,
 }
 
 /// Dense vs gathered per fixed length, from the `tabs-dense` and `tabs-gathered` rows.

@@ -117,6 +117,9 @@ enum Cmd {
         /// The PyTorch peer's JSON (scripts/torch_bench.py) for ours/peer ratios.
         #[arg(long)]
         peer: Option<PathBuf>,
+        /// Do not time: take the rows of an earlier latency.json (e.g. to add the peer's ratios afterwards).
+        #[arg(long)]
+        rows_from: Option<PathBuf>,
     },
     /// Realised adapter + controller FLOPs vs length, per method, against the guarantee line B(T)·cost.
     Flops {
@@ -250,6 +253,7 @@ fn main() -> Result<()> {
             mix_max,
             model,
             peer,
+            rows_from,
         } => {
             let args = LatencyArgs {
                 methods: methods.unwrap_or_else(|| BenchMethod::ALL.to_vec()),
@@ -265,13 +269,25 @@ fn main() -> Result<()> {
                 model,
             };
             let peer = peer.map(|p| peer::read(&p)).transpose()?;
-            let rows = on_device!(common.device, B, dev, latency::run::<B>(&args, &dev, progress)?);
+            let (rows, timed_by, args) = match rows_from {
+                Some(p) => {
+                    let old: report::LatencyFile = tabs_bench::output::read_json(&p)?;
+                    let by = old.results.timed_by.unwrap_or(old.record.command);
+                    (old.results.rows, Some(by), old.args)
+                }
+                None => (
+                    on_device!(common.device, B, dev, latency::run::<B>(&args, &dev, progress)?),
+                    None,
+                    args,
+                ),
+            };
             let ratios = peer.as_ref().map_or(Vec::new(), |p| peer::ratios(&rows, &p.rows));
             let results = LatencyResults {
                 kernels: kernel_compare(&rows),
                 rows,
                 peer,
                 ratios,
+                timed_by,
             };
             write_latency(&common.out("latency"), record(&common, start), args, results)
         }
@@ -503,6 +519,7 @@ fn write_flops(dir: &Path, record: RunRecord, args: FlopArgs, points: Vec<FlopPo
                 .collect(),
             dashed: false,
         })
+        .filter(|s| s.points.iter().any(|p| p.1 > 0.0)) // merged / frozen rows cost 0: not on a log axis
         .collect();
     let mut g: Vec<(f64, f64)> = points.iter().map(|p| (p.length as f64, p.guarantee)).collect();
     g.sort_by(|a, b| a.0.total_cmp(&b.0));

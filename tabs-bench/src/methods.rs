@@ -7,11 +7,15 @@
 //! | `lora-merged` | lora | LoRA r = 8 merged into W (same compute as `frozen`) |
 //! | `lora-unmerged` | lora | y = W h + (α/r)·B A h |
 //! | `bhsp-merged` | bhsp | BHSP's one gate set per layer folded into W: a dense map of W's shape (timed as `frozen`) |
-//! | `bhsp` | bhsp | unmerged, one gate set per layer, global budget ρ·L, gathered kernel |
-//! | `cbsp` | cbsp | gates per sequence, no inference cut, gathered kernel |
+//! | `bhsp` | bhsp | unmerged, one gate set per layer, global budget ρ·L, dense-masked kernel |
+//! | `cbsp` | cbsp | gates per sequence, no inference cut, dense-masked kernel |
+//! | `cbsp-gathered` | cbsp | the same, gathered kernel |
 //! | `tabs-dense` | tabs | gates per token, top-B cut, dense-masked kernel |
 //! | `tabs-gathered` | tabs | the same, gathered kernel |
-//! | `tabs-noproj` | tabs-noproj | ablation: no projection, no cut, gate 1[ℓ > 0], gathered kernel |
+//! | `tabs-noproj` | tabs-noproj | ablation: no projection, no cut, gate 1[ℓ > 0], dense-masked kernel |
+//!
+//! Dense-masked is `tabs`' default kernel and, measured on this CPU, the faster one (README, "Kernels"); the
+//! gathered rows show what skipping inactive pairs costs or saves.
 
 use std::fmt;
 use std::str::FromStr;
@@ -35,8 +39,10 @@ pub enum BenchMethod {
     BhspMerged,
     /// BHSP unmerged.
     Bhsp,
-    /// CBSP.
+    /// CBSP (dense-masked kernel).
     Cbsp,
+    /// CBSP, gathered kernel.
+    CbspGathered,
     /// TABS, dense-masked kernel.
     TabsDense,
     /// TABS, gathered kernel.
@@ -47,13 +53,14 @@ pub enum BenchMethod {
 
 impl BenchMethod {
     /// Every row, in table order.
-    pub const ALL: [BenchMethod; 9] = [
+    pub const ALL: [BenchMethod; 10] = [
         BenchMethod::Frozen,
         BenchMethod::LoraMerged,
         BenchMethod::LoraUnmerged,
         BenchMethod::BhspMerged,
         BenchMethod::Bhsp,
         BenchMethod::Cbsp,
+        BenchMethod::CbspGathered,
         BenchMethod::TabsDense,
         BenchMethod::TabsGathered,
         BenchMethod::TabsNoproj,
@@ -68,6 +75,7 @@ impl BenchMethod {
             BenchMethod::BhspMerged => "bhsp-merged",
             BenchMethod::Bhsp => "bhsp",
             BenchMethod::Cbsp => "cbsp",
+            BenchMethod::CbspGathered => "cbsp-gathered",
             BenchMethod::TabsDense => "tabs-dense",
             BenchMethod::TabsGathered => "tabs-gathered",
             BenchMethod::TabsNoproj => "tabs-noproj",
@@ -80,7 +88,7 @@ impl BenchMethod {
             BenchMethod::Frozen => None,
             BenchMethod::LoraMerged | BenchMethod::LoraUnmerged => Some(Method::Lora),
             BenchMethod::BhspMerged | BenchMethod::Bhsp => Some(Method::Bhsp),
-            BenchMethod::Cbsp => Some(Method::Cbsp),
+            BenchMethod::Cbsp | BenchMethod::CbspGathered => Some(Method::Cbsp),
             BenchMethod::TabsDense | BenchMethod::TabsGathered => Some(Method::Tabs),
             BenchMethod::TabsNoproj => Some(Method::TabsNoproj),
         }
@@ -89,8 +97,8 @@ impl BenchMethod {
     /// Kernel of the gated term (gated rows only).
     pub fn kernel(self) -> Kernel {
         match self {
-            BenchMethod::TabsDense => Kernel::DenseMasked,
-            _ => Kernel::Gathered,
+            BenchMethod::TabsGathered | BenchMethod::CbspGathered => Kernel::Gathered,
+            _ => Kernel::DenseMasked,
         }
     }
 

@@ -20,6 +20,9 @@ pub struct RunRecord {
     pub device: String,
     /// Available CPU threads (std::thread::available_parallelism).
     pub threads: usize,
+    /// /proc/loadavg when the file was written (other work on a shared machine shows here).
+    #[serde(default)]
+    pub loadavg: Option<String>,
 }
 
 impl RunRecord {
@@ -34,6 +37,9 @@ impl RunRecord {
             elapsed_s: 0.0,
             device: device.to_string(),
             threads: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+            loadavg: std::fs::read_to_string("/proc/loadavg")
+                .ok()
+                .map(|s| s.trim().to_string()),
         }
     }
 }

@@ -85,6 +85,7 @@ pub fn line_chart_svg(chart: &Chart<'_>, series: &[Series]) -> Result<String> {
                 ctx.configure_mesh()
                     .x_desc(chart.x_label)
                     .y_desc(chart.y_label)
+                    .x_label_formatter(&|v| format_si(*v))
                     .y_label_formatter(&|v| format_si(*v))
                     .draw()
                     .map_err(|e| anyhow!("plot: {e}"))?;

@@ -168,7 +168,9 @@ fn flops_equal_the_tabs_formulas() {
     assert_eq!(realised(&c, &h, BenchMethod::TabsDense, t, &pairs), dense);
     // Sequence controller: T·d + 2·(d·k + k·R).
     let cbsp: u64 = pairs.iter().map(|p| p * 55_296 + 100 * 768 + 2 * 12_544).sum();
-    assert_eq!(realised(&c, &h, BenchMethod::Cbsp, t, &pairs), cbsp);
+    assert_eq!(realised(&c, &h, BenchMethod::CbspGathered, t, &pairs), cbsp);
+    let cbsp_dense: u64 = 3 * (100 * 16 * 55_296 + 100 * 768 + 2 * 12_544);
+    assert_eq!(realised(&c, &h, BenchMethod::Cbsp, t, &pairs), cbsp_dense);
     let lora = 12 * maps.iter().map(|m| flops::lora(t, 8, *m, false)).sum::<u64>();
     assert_eq!(lora, 12 * 2 * 100 * 8 * 13_824);
     assert_eq!(realised(&c, &h, BenchMethod::LoraUnmerged, t, &[]), lora);
