@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, thiserror::Error)]
 pub enum DataError {
     /// The file could not be read (missing, unreadable, a directory, ...).
-    #[error("{}: {source}", .path.display())]
+    #[error("{}: cannot read or write this file", .path.display())]
     Io {
         /// The file.
         path: PathBuf,

@@ -30,7 +30,7 @@ pub const UNK_TOKEN: &str = "[UNK]";
 #[derive(Debug, thiserror::Error)]
 pub enum TokenizeError {
     /// A file could not be read.
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {path}")]
     Io {
         /// The file.
         path: PathBuf,

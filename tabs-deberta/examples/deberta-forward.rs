@@ -64,8 +64,8 @@ fn main() -> ExitCode {
     }
 }
 
-/// The error and its causes on one line, skipping a cause whose text its parent already shows (the crate's errors
-/// print their source, e.g. `file: <OS error>`).
+/// The error and its causes on one line (`file: cannot read or write this file: <OS error>`), skipping a cause
+/// whose text its parent already shows.
 fn one_line(e: &anyhow::Error) -> String {
     let mut line = String::new();
     for cause in e.chain() {

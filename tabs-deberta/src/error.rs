@@ -6,7 +6,7 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum DebertaError {
     /// A file could not be read or written.
-    #[error("{path}: {source}")]
+    #[error("{path}: cannot read or write this file")]
     Io {
         /// The file.
         path: PathBuf,

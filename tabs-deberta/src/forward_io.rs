@@ -39,7 +39,7 @@ pub const TEXT_KEYS: [&str; 2] = ["texts", "text_pairs"];
 #[derive(Debug, thiserror::Error)]
 pub enum ForwardIoError {
     /// A file could not be read or written.
-    #[error("{path}: {source}")]
+    #[error("{path}: cannot read or write this file")]
     Io {
         /// The file.
         path: PathBuf,
@@ -48,7 +48,7 @@ pub enum ForwardIoError {
         source: std::io::Error,
     },
     /// The input is not valid JSON.
-    #[error("{path}: invalid JSON: {source}")]
+    #[error("{path}: invalid JSON")]
     Json {
         /// The file.
         path: PathBuf,
@@ -75,7 +75,7 @@ pub enum ForwardIoError {
         reason: String,
     },
     /// The texts could not be tokenised.
-    #[error("{path}: cannot tokenise `texts`: {source}")]
+    #[error("{path}: cannot tokenise `texts`")]
     Tokenize {
         /// The file the texts came from.
         path: PathBuf,

@@ -73,7 +73,7 @@ const METASPACE: char = '▁';
 #[derive(Debug, thiserror::Error)]
 pub enum TokenizeError {
     /// A file could not be read.
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {path}")]
     Io {
         /// The file.
         path: PathBuf,

@@ -36,7 +36,7 @@ pub enum TabsError {
         reason: String,
     },
     /// Reading or writing a file failed.
-    #[error("{path}: {source}")]
+    #[error("{path}: cannot read or write this file")]
     Io {
         /// The file.
         path: PathBuf,

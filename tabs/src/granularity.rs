@@ -393,6 +393,10 @@ impl<B: Backend> SpectralGates<B> {
     /// - relative excess: λ·Σ_ℓ mean_b (max(0, E_{ℓ,b} − B_b)/B_b)² (Layer: λ·(max(0, Σ_ℓ E_ℓ − B)/B)²);
     /// - Lagrangian: λ₁·d + λ₂·d² with d the mean over layers of mean_b (E_{ℓ,b} − B_b)/B_b
     ///   (Layer: d = (Σ_ℓ E_ℓ − B)/B).
+    ///
+    /// # Panics
+    /// If the penalty is Lagrangian but the gates have no multipliers, which only happens when `config` was edited
+    /// after [`SpectralGates::new`] (a silent zero loss would train without any budget term).
     pub fn budget_loss(&self, outputs: &[LayerGates<B>]) -> Tensor<B, 1> {
         let device = outputs.first().map(|o| o.count.device()).unwrap_or_default();
         if outputs.is_empty() {
@@ -435,7 +439,12 @@ impl<B: Backend> SpectralGates<B> {
                 };
                 lagrangian.loss(d)
             }
-            (Penalty::Lagrangian, None) => Tensor::zeros([1], &device),
+            // `new` creates the multipliers whenever the penalty is Lagrangian; only editing `config` afterwards
+            // gets here, and silently training without a budget term would hide that mistake.
+            (Penalty::Lagrangian, None) => panic!(
+                "SpectralGates: the penalty is Lagrangian but there are no multipliers (the config was changed after \
+                 SpectralGates::new; build the gates with the penalty you train with)"
+            ),
         }
     }
 

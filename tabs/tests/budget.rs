@@ -300,3 +300,15 @@ fn projection_pins_budget_zero_groups_to_tau_max() {
     assert_eq!(tau[0], tabs::budget::TAU_MAX);
     assert!(tau[1] > 0.0 && tau[1] < 20.0, "{tau:?}");
 }
+
+#[test]
+#[should_panic(expected = "no multipliers")]
+fn lagrangian_penalty_without_multipliers_is_not_silently_zero() {
+    let dev = Dev::default();
+    let cfg = GatingConfig::new(Granularity::Token);
+    let mut gates = SpectralGates::<Cpu>::new(cfg, 8, 1, &dev).unwrap();
+    gates.config.budget.penalty = tabs::Penalty::Lagrangian; // edited after construction: no multipliers
+    let mask = TokenMask::<Cpu>::from_lengths(&[4], 4, &gates.config.budget, &dev);
+    let out = gates.forward_mode(0, Tensor::zeros([1, 4, 8], &dev), &mask, GateMode::Train);
+    let _ = gates.budget_loss(&[out]);
+}
