@@ -16,10 +16,15 @@ the mix times each of `--mix` stratified log-normal quantile lengths (median 48,
 Writes JSON {implementation, threads, command, rows: [{method, shape, length, mean_length, batch, ms, note}]},
 the format `tabs-bench latency --peer FILE` reads.
 """
+import os
+
+# On a shared machine OpenMP's default spin-waiting makes a 2-thread torch stall whenever another process holds a
+# core (measured here: 3.3 s instead of 0.5 s per T = 128 pass); passive waiting is what burn's rayon pool does.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 import argparse
 import json
 import math
-import os
 import statistics
 import sys
 import time
@@ -126,6 +131,7 @@ def main():
                       file=sys.stderr, flush=True)
                 rows.append({"method": name, "shape": "mix", "length": a.mix_max,
                              "mean_length": sum(mix) / len(mix), "batch": 1, "ms": ms, "note": None})
+    versions += f", OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY')}"
     out = {"implementation": versions, "threads": torch.get_num_threads(),
            "command": " ".join([os.path.basename(sys.executable)] + sys.argv), "rows": rows}
     os.makedirs(os.path.dirname(os.path.abspath(a.out)), exist_ok=True)
