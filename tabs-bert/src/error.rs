@@ -75,5 +75,19 @@ pub enum BertError {
     Tabs(#[from] tabs::TabsError),
 }
 
+impl From<tabs_hf::HfError> for BertError {
+    /// Checkpoint errors keep their kind (file, key, expected and found shapes).
+    fn from(e: tabs_hf::HfError) -> Self {
+        use tabs_hf::HfError as H;
+        match e {
+            H::Io { path, source } => BertError::Io { path, source },
+            H::Checkpoint { path, reason } => BertError::Checkpoint { path, reason },
+            H::NoCheckpoint { dir } => BertError::NoCheckpoint { dir },
+            H::MissingKeys { path, keys } => BertError::MissingKeys { path, keys },
+            H::ShapeMismatch { path, mismatches } => BertError::ShapeMismatch { path, mismatches },
+        }
+    }
+}
+
 /// Result alias of the crate.
 pub type Result<T> = std::result::Result<T, BertError>;

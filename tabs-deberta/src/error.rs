@@ -72,5 +72,19 @@ pub enum DebertaError {
     Tabs(#[from] tabs::TabsError),
 }
 
+impl From<tabs_hf::HfError> for DebertaError {
+    /// Checkpoint errors keep their kind (file, key, expected and found shapes).
+    fn from(e: tabs_hf::HfError) -> Self {
+        use tabs_hf::HfError as H;
+        match e {
+            H::Io { path, source } => DebertaError::Io { path, source },
+            H::Checkpoint { path, reason } => DebertaError::Checkpoint { path, reason },
+            H::NoCheckpoint { dir } => DebertaError::NoCheckpoint { dir },
+            H::MissingKeys { path, keys } => DebertaError::MissingKeys { path, keys },
+            H::ShapeMismatch { path, mismatches } => DebertaError::ShapeMismatch { path, mismatches },
+        }
+    }
+}
+
 /// Result alias of the crate.
 pub type Result<T> = std::result::Result<T, DebertaError>;

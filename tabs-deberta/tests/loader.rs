@@ -21,7 +21,9 @@ fn build(
 ) -> Result<(), DebertaError> {
     let mut w = Weights::from_checkpoint(path.to_path_buf(), tensors, 0.02, 0);
     DebertaForSequenceClassification::<B>::new(config, &mut w, &Default::default())?;
-    w.finish(|k| tabs_deberta::model::ignored_key(config, k)).map(|_| ())
+    w.finish(|k| tabs_deberta::model::ignored_key(config, k))
+        .map(|_| ())
+        .map_err(DebertaError::from)
 }
 
 #[test]
