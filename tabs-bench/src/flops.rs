@@ -18,27 +18,22 @@ use tabs::flops::{self, LayerCost, MapShape};
 use tabs::stats::token_ranks;
 use tabs::{Granularity, Kernel};
 use tabs_deberta::DebertaConfig;
+use tabs_experiments::backbone::LayerShape;
 use tabs_experiments::method::AdapterHyper;
 
 use crate::methods::BenchMethod;
 use crate::sim::{gate_sources, simulate, LogitDist};
 
-/// The six target maps of one DeBERTa layer (query, key, value, attention output, intermediate, output).
-/// (The same list as `tabs_experiments::evaluate`'s private `layer_cost`.)
+/// The six target maps of one DeBERTa layer (query, key, value, attention output, intermediate, output), as the
+/// training pipeline counts them ([`LayerShape::maps`]).
 pub fn deberta_maps(c: &DebertaConfig) -> Vec<MapShape> {
-    let (d, f, all) = (
-        c.hidden_size,
-        c.intermediate_size,
-        c.num_attention_heads * c.attention_head_size,
-    );
-    vec![
-        MapShape { d_in: d, d_out: all },
-        MapShape { d_in: d, d_out: all },
-        MapShape { d_in: d, d_out: all },
-        MapShape { d_in: all, d_out: d },
-        MapShape { d_in: d, d_out: f },
-        MapShape { d_in: f, d_out: d },
-    ]
+    LayerShape {
+        layers: c.num_hidden_layers,
+        hidden: c.hidden_size,
+        intermediate: c.intermediate_size,
+        attention: c.num_attention_heads * c.attention_head_size,
+    }
+    .maps()
 }
 
 /// The FLOP model of one layer for a gated row.
