@@ -425,8 +425,8 @@ fn write_latency(dir: &Path, record: RunRecord, args: LatencyArgs, results: Late
         &rows,
     )?;
     let mut series: Vec<Series> = Vec::new();
-    let mut names: Vec<&str> = results.rows.iter().map(|r| r.method.as_str()).collect();
-    names.dedup();
+    let names: Vec<&str> = results.rows.iter().map(|r| r.method.as_str()).collect();
+    let names = first_appearance(names);
     for m in names {
         series.push(Series {
             name: format!("{m} p99"),
@@ -440,8 +440,8 @@ fn write_latency(dir: &Path, record: RunRecord, args: LatencyArgs, results: Late
         });
     }
     if let Some(p) = &results.peer {
-        let mut names: Vec<&str> = p.rows.iter().map(|r| r.method.as_str()).collect();
-        names.dedup();
+        let names: Vec<&str> = p.rows.iter().map(|r| r.method.as_str()).collect();
+        let names = first_appearance(names);
         for m in names {
             series.push(Series {
                 name: format!("torch {m} p99"),
@@ -506,8 +506,8 @@ fn write_flops(dir: &Path, record: RunRecord, args: FlopArgs, points: Vec<FlopPo
         ],
         &rows,
     )?;
-    let mut names: Vec<&str> = points.iter().map(|p| p.method.as_str()).collect();
-    names.dedup();
+    let names: Vec<&str> = points.iter().map(|p| p.method.as_str()).collect();
+    let names = first_appearance(names);
     let mut series: Vec<Series> = names
         .iter()
         .map(|m| Series {
@@ -691,4 +691,15 @@ fn write_ranks(dir: &Path, record: RunRecord, args: RanksArgs, r: RanksResult) -
     )?;
     println!("wrote {}/ranks.{{json,csv,svg}}", dir.display());
     Ok(())
+}
+
+/// The distinct names in order of first appearance (rows are interleaved by pass, so `dedup` is not enough).
+fn first_appearance(names: Vec<&str>) -> Vec<&str> {
+    let mut out: Vec<&str> = Vec::new();
+    for n in names {
+        if !out.contains(&n) {
+            out.push(n);
+        }
+    }
+    out
 }
