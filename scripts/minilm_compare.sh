@@ -16,7 +16,7 @@ SEEDS="${SEEDS:-42}"
 MAX_TRAIN="${MAX_TRAIN:-4000}"
 EPOCHS="${EPOCHS:-2}"
 [ -f "$MODEL/model.safetensors" ] && [ -f "$DATA/train.csv" ] || { echo "run scripts/fetch_real.sh first" >&2; exit 1; }
-cargo build -q --release --example glue --example results_table
+cargo build -q --release --example glue --example results_table --example run_latency
 for seed in $SEEDS; do
   for m in $METHODS; do
     echo "== $m, seed $seed"
@@ -26,3 +26,7 @@ for seed in $SEEDS; do
   done
 done
 "${CARGO_TARGET_DIR:-target}/release/examples/results_table" "$OUT"/*-seed*
+# Latency again, after training, rounds alternating between the runs (training-time latency is measured while
+# the run trains nothing, but other jobs on a shared machine distort it).
+"${CARGO_TARGET_DIR:-target}/release/examples/run_latency" --model "$MODEL" --data "$DATA" --samples 200 --rounds 3 \
+  "$OUT"/*-seed*

@@ -1,0 +1,104 @@
+//! Re-measure the per-sequence latency of finished CSV text-classification runs (e.g. `scripts/minilm_compare.sh`)
+//! on a quiet machine: each run's model is rebuilt from the checkpoint folder and the run's saved adapter, then
+//! the first `--samples` validation texts are timed one by one (batch 1), in rounds that alternate between the runs
+//! so that load changes hit every run alike. Prints a Markdown table (mean, p50, p99 in ms).
+//!
+//! cargo run --release --example run_latency -- --model MODEL_DIR --data CSV_DIR runs/minilm/*-seed42
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use burn::backend::NdArray;
+use clap::Parser;
+use tabs_experiments::backbone::{Backbone, TextTokenizer};
+use tabs_experiments::lra::load_text_csv;
+use tabs_experiments::method::Method;
+use tabs_experiments::run::{encode_texts, manifest, text_csv_splits};
+use tabs_experiments::train::{prepare, TaskModel, TrainConfig};
+
+#[derive(Parser, Debug)]
+#[command(about = "Per-sequence latency of finished CSV runs, re-measured")]
+struct Args {
+    /// The checkpoint folder the runs fine-tuned.
+    #[arg(long)]
+    model: PathBuf,
+    /// The CSV folder (its validation.csv / dev.csv is timed).
+    #[arg(long)]
+    data: PathBuf,
+    /// Number of classes of the runs' heads.
+    #[arg(long, default_value_t = 2)]
+    num_labels: usize,
+    /// Validation texts timed per round.
+    #[arg(long, default_value_t = 200)]
+    samples: usize,
+    /// Rounds (each times every run once on every sample).
+    #[arg(long, default_value_t = 3)]
+    rounds: usize,
+    /// Run folders (config.json + adapter/).
+    runs: Vec<PathBuf>,
+}
+
+type B = NdArray;
+
+fn load(a: &Args, run: &PathBuf) -> Result<(TrainConfig, TaskModel<B>)> {
+    let cfg: TrainConfig = serde_json::from_slice(
+        &std::fs::read(run.join("config.json")).with_context(|| format!("{}/config.json", run.display()))?,
+    )?;
+    anyhow::ensure!(
+        cfg.method != Method::Full,
+        "{}: full fine-tuning has no adapter",
+        run.display()
+    );
+    let device = Default::default();
+    let (net, _) = Backbone::<B>::from_pretrained(&a.model, a.num_labels, cfg.seed, &device)?;
+    let targets = net.default_targets().iter().map(|s| s.to_string()).collect();
+    let (mut model, _) = prepare(net, &cfg, false)?;
+    model.net = model
+        .net
+        .load_adapter(&run.join("adapter"), &manifest(&cfg, targets))
+        .with_context(|| format!("adapter of {}", run.display()))?;
+    Ok((cfg, model))
+}
+
+fn main() -> Result<()> {
+    let a = Args::parse();
+    let device = Default::default();
+    let [_, dev, _] = text_csv_splits(&a.data)?;
+    let dev = dev.context("no validation file")?;
+    let tok = TextTokenizer::from_dir(&a.model)?;
+    let mut examples = load_text_csv(&dev)?;
+    examples.truncate(a.samples);
+    let enc = encode_texts(&tok, &examples, 128)?;
+    let models: Vec<(TrainConfig, TaskModel<B>)> = a.runs.iter().map(|r| load(&a, r)).collect::<Result<_>>()?;
+    let mut times: Vec<Vec<f64>> = vec![Vec::new(); models.len()];
+    for round in 0..a.rounds {
+        for (k, (_, m)) in models.iter().enumerate() {
+            // One untimed pass first (allocations, caches).
+            let _ = tabs_experiments::evaluate::latency(m, &enc[..1], 1, &device);
+            for e in &enc {
+                let t = tabs_experiments::evaluate::latency(m, std::slice::from_ref(e), 1, &device);
+                times[k].push(t.mean);
+            }
+        }
+        eprintln!("round {} of {} done", round + 1, a.rounds);
+    }
+    println!("| run | method | sequences timed | mean ms | p50 ms | p99 ms |");
+    println!("|---|---|---|---|---|---|");
+    for ((run, (cfg, _)), t) in a.runs.iter().zip(&models).zip(&mut times) {
+        t.sort_by(f64::total_cmp);
+        let q = |p: f64| t[((p * t.len() as f64).ceil() as usize).clamp(1, t.len()) - 1];
+        let mean = t.iter().sum::<f64>() / t.len() as f64;
+        let name = run
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        println!(
+            "| {name} | {} | {} | {mean:.2} | {:.2} | {:.2} |",
+            cfg.method,
+            t.len(),
+            q(0.5),
+            q(0.99)
+        );
+    }
+    Ok(())
+}
