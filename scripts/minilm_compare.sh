@@ -26,7 +26,7 @@ for seed in $SEEDS; do
   done
 done
 "${CARGO_TARGET_DIR:-target}/release/examples/results_table" "$OUT"/*-seed*
-# Latency again, after training, rounds alternating between the runs (training-time latency is measured while
-# the run trains nothing, but other jobs on a shared machine distort it).
+# Latency again, in rounds alternating between the runs: each run's own latency_ms was measured at its end, under
+# whatever else the machine was doing then.
 "${CARGO_TARGET_DIR:-target}/release/examples/run_latency" --model "$MODEL" --data "$DATA" --samples 200 --rounds 3 \
   "$OUT"/*-seed*
