@@ -6,13 +6,15 @@
 //! cargo run --release --example hard_tokens -- --granularity token --rho 2
 //! cargo run --release --example hard_tokens -- --svg book/src/figures/gates-token.svg   # the gates, drawn
 
+use anyhow::bail;
 use anyhow::Result;
 use burn::backend::{Autodiff, NdArray};
 use burn::module::{AutodiffModule, Module};
 use burn::nn::LinearConfig;
 use burn::optim::{AdamConfig, GradientsParams, Optimizer};
+use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::backend::Backend;
-use burn::tensor::{Distribution, Tensor};
+use burn::tensor::{Distribution, ElementConversion, Tensor};
 use clap::{Parser, ValueEnum};
 use tabs::{
     AdaptedLinear, AdapterConfig, GateMode, GatingConfig, Granularity, Kernel, RankStats, SpectralConfig,
@@ -47,6 +49,9 @@ struct Args {
     /// Seed.
     #[arg(long, default_value_t = 2026)]
     seed: u64,
+    /// cpu, wgpu or cuda (the latter two need `--features wgpu|cuda` at build time).
+    #[arg(long, default_value = "cpu")]
+    device: String,
     /// Also draw the inference gates of four sequences (tokens × directions, hard tokens marked) as SVG here.
     #[arg(long)]
     svg: Option<std::path::PathBuf>,
@@ -80,9 +85,37 @@ fn batch<B: Backend>(
 }
 
 fn main() -> Result<()> {
-    type Ad = Autodiff<NdArray>;
     let args = Args::parse();
-    let dev = Default::default();
+    match args.device.as_str() {
+        "cpu" => run::<Autodiff<NdArray>>(&args, &Default::default()),
+        "wgpu" => wgpu_run(&args),
+        "cuda" => cuda_run(&args),
+        other => bail!("--device {other:?}: expected cpu, wgpu or cuda"),
+    }
+}
+
+#[cfg(feature = "wgpu")]
+fn wgpu_run(args: &Args) -> Result<()> {
+    run::<Autodiff<burn::backend::wgpu::Wgpu>>(args, &Default::default())
+}
+
+#[cfg(not(feature = "wgpu"))]
+fn wgpu_run(_: &Args) -> Result<()> {
+    bail!("--device wgpu: this binary was built without the `wgpu` feature (cargo run --release --features wgpu ...)")
+}
+
+#[cfg(feature = "cuda")]
+fn cuda_run(args: &Args) -> Result<()> {
+    run::<Autodiff<burn::backend::cuda::Cuda>>(args, &Default::default())
+}
+
+#[cfg(not(feature = "cuda"))]
+fn cuda_run(_: &Args) -> Result<()> {
+    bail!("--device cuda: this binary was built without the `cuda` feature (cargo run --release --features cuda ...)")
+}
+
+fn run<Ad: AutodiffBackend>(args: &Args, dev: &Ad::Device) -> Result<()> {
+    let dev = dev.clone();
     Ad::seed(&dev, args.seed);
     let granularity = match args.granularity {
         Gran::Layer => Granularity::Layer,
@@ -106,7 +139,7 @@ fn main() -> Result<()> {
     // ANCHOR_END: adapt
     let mut model = Toy { map, gates };
     let v = model.map.spectral.as_ref().expect("spectral adapter").v.val().inner();
-    let c = Tensor::<NdArray, 2>::random([D, R], Distribution::Normal(0.0, 0.5), &dev);
+    let c = Tensor::<Ad::InnerBackend, 2>::random([D, R], Distribution::Normal(0.0, 0.5), &dev);
     let correction = v.matmul(c.transpose());
     let correction_ad = Tensor::<Ad, 2>::from_inner(correction.clone());
 
@@ -129,8 +162,8 @@ fn main() -> Result<()> {
         if step % 100 == 0 || step + 1 == args.steps {
             println!(
                 "step {step:>4}: mse {:.4}, budget loss {:.4}",
-                mse.clone().into_scalar(),
-                budget_loss.clone().into_scalar()
+                mse.clone().into_scalar().elem::<f32>(),
+                budget_loss.clone().into_scalar().elem::<f32>()
             );
         }
         let grads = GradientsParams::from_grads((mse + budget_loss).backward(), &model);
@@ -138,7 +171,7 @@ fn main() -> Result<()> {
     }
 
     let model = model.valid();
-    let mask = TokenMask::<NdArray>::from_lengths(&[T; BATCH], T, &cfg.budget, &dev);
+    let mask = TokenMask::<Ad::InnerBackend>::from_lengths(&[T; BATCH], T, &cfg.budget, &dev);
     let mut stats = RankStats::new(1, R, granularity);
     let (mut hard_rank, mut hard_n, mut easy_rank, mut easy_n, mut mse, mut frozen) = (0.0, 0.0, 0.0, 0.0, 0.0, 0.0);
     let batches = 50;
@@ -149,8 +182,12 @@ fn main() -> Result<()> {
         let g = model.gates.forward_mode(0, x.clone(), &mask, GateMode::Eval);
         let y = model.map.forward(x.clone(), Some(&g.gates));
         // ANCHOR_END: eval_step
-        mse += (y - target.clone()).square().mean().into_scalar();
-        frozen += (model.map.base.forward(x) - target).square().mean().into_scalar();
+        mse += (y - target.clone()).square().mean().into_scalar().elem::<f32>();
+        frozen += (model.map.base.forward(x) - target)
+            .square()
+            .mean()
+            .into_scalar()
+            .elem::<f32>();
         let ranks = g
             .gates
             .clone()
