@@ -5,10 +5,11 @@
 //!
 //! cargo run --release --example run_latency -- --model MODEL_DIR --data CSV_DIR runs/minilm/*-seed42
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use burn::backend::NdArray;
+use burn::tensor::backend::Backend;
 use clap::Parser;
 use tabs_experiments::backbone::{Backbone, TextTokenizer};
 use tabs_experiments::lra::load_text_csv;
@@ -34,13 +35,14 @@ struct Args {
     /// Rounds (each times every run once on every sample).
     #[arg(long, default_value_t = 3)]
     rounds: usize,
+    /// cpu, wgpu or cuda (the latter two need `--features wgpu|cuda` at build time).
+    #[arg(long, default_value = "cpu")]
+    device: String,
     /// Run folders (config.json + adapter/).
     runs: Vec<PathBuf>,
 }
 
-type B = NdArray;
-
-fn load(a: &Args, run: &PathBuf) -> Result<(TrainConfig, TaskModel<B>)> {
+fn load<B: Backend>(a: &Args, run: &Path, device: &B::Device) -> Result<(TrainConfig, TaskModel<B>)> {
     let cfg: TrainConfig = serde_json::from_slice(
         &std::fs::read(run.join("config.json")).with_context(|| format!("{}/config.json", run.display()))?,
     )?;
@@ -49,8 +51,7 @@ fn load(a: &Args, run: &PathBuf) -> Result<(TrainConfig, TaskModel<B>)> {
         "{}: full fine-tuning has no adapter",
         run.display()
     );
-    let device = Default::default();
-    let (net, _) = Backbone::<B>::from_pretrained(&a.model, a.num_labels, cfg.seed, &device)?;
+    let (net, _) = Backbone::<B>::from_pretrained(&a.model, a.num_labels, cfg.seed, device)?;
     let targets = net.default_targets().iter().map(|s| s.to_string()).collect();
     let (mut model, _) = prepare(net, &cfg, false)?;
     model.net = model
@@ -62,21 +63,49 @@ fn load(a: &Args, run: &PathBuf) -> Result<(TrainConfig, TaskModel<B>)> {
 
 fn main() -> Result<()> {
     let a = Args::parse();
-    let device = Default::default();
+    match a.device.as_str() {
+        "cpu" => run::<NdArray>(&a, &Default::default()),
+        "wgpu" => wgpu_run(&a),
+        "cuda" => cuda_run(&a),
+        other => bail!("--device {other:?}: expected cpu, wgpu or cuda"),
+    }
+}
+
+#[cfg(feature = "wgpu")]
+fn wgpu_run(a: &Args) -> Result<()> {
+    run::<burn::backend::Wgpu>(a, &Default::default())
+}
+
+#[cfg(not(feature = "wgpu"))]
+fn wgpu_run(_: &Args) -> Result<()> {
+    bail!("--device wgpu: this binary was built without the `wgpu` feature (cargo run --release --features wgpu ...)")
+}
+
+#[cfg(feature = "cuda")]
+fn cuda_run(a: &Args) -> Result<()> {
+    run::<burn::backend::Cuda>(a, &Default::default())
+}
+
+#[cfg(not(feature = "cuda"))]
+fn cuda_run(_: &Args) -> Result<()> {
+    bail!("--device cuda: this binary was built without the `cuda` feature (cargo run --release --features cuda ...)")
+}
+
+fn run<B: Backend>(a: &Args, device: &B::Device) -> Result<()> {
     let [_, dev, _] = text_csv_splits(&a.data)?;
     let dev = dev.context("no validation file")?;
     let tok = TextTokenizer::from_dir(&a.model)?;
     let mut examples = load_text_csv(&dev)?;
     examples.truncate(a.samples);
     let enc = encode_texts(&tok, &examples, 128)?;
-    let models: Vec<(TrainConfig, TaskModel<B>)> = a.runs.iter().map(|r| load(&a, r)).collect::<Result<_>>()?;
+    let models: Vec<(TrainConfig, TaskModel<B>)> = a.runs.iter().map(|r| load(a, r, device)).collect::<Result<_>>()?;
     let mut times: Vec<Vec<f64>> = vec![Vec::new(); models.len()];
     for round in 0..a.rounds {
         for (k, (_, m)) in models.iter().enumerate() {
             // One untimed pass first (allocations, caches).
-            let _ = tabs_experiments::evaluate::latency(m, &enc[..1], 1, &device);
+            let _ = tabs_experiments::evaluate::latency(m, &enc[..1], 1, device);
             for e in &enc {
-                let t = tabs_experiments::evaluate::latency(m, std::slice::from_ref(e), 1, &device);
+                let t = tabs_experiments::evaluate::latency(m, std::slice::from_ref(e), 1, device);
                 times[k].push(t.mean);
             }
         }

@@ -13,12 +13,11 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use burn::backend::NdArray;
+use burn::tensor::backend::Backend;
 use clap::Parser;
-use tabs_deberta::forward_io::{self, ForwardOutput, RequestForm};
+use tabs_deberta::forward_io::{self, ForwardOutput, IdBatch, RequestForm};
 use tabs_deberta::tokenize::DebertaTokenizer;
 use tabs_deberta::DebertaForSequenceClassification;
-
-type B = NdArray<f32>;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -51,6 +50,9 @@ struct Args {
     /// Seed of heads initialised fresh (a checkpoint without pooler/classifier).
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// cpu, wgpu or cuda (the latter two need `--features wgpu|cuda` at build time).
+    #[arg(long, default_value = "cpu")]
+    device: String,
 }
 
 fn main() -> ExitCode {
@@ -132,8 +134,49 @@ fn run(args: &Args) -> Result<()> {
         return Ok(());
     }
 
+    match args.device.as_str() {
+        "cpu" => forward_on::<NdArray<f32>>(args, &batch, &tokenizer, start, &Default::default()),
+        "wgpu" => wgpu_forward(args, &batch, &tokenizer, start),
+        "cuda" => cuda_forward(args, &batch, &tokenizer, start),
+        other => bail!("--device {other:?}: expected cpu, wgpu or cuda"),
+    }
+}
+
+#[cfg(feature = "wgpu")]
+fn wgpu_forward(args: &Args, batch: &IdBatch, tokenizer: &Tokenizer, start: Instant) -> Result<()> {
+    forward_on::<burn::backend::Wgpu>(args, batch, tokenizer, start, &Default::default())
+}
+
+#[cfg(not(feature = "wgpu"))]
+fn wgpu_forward(_: &Args, _: &IdBatch, _: &Tokenizer, _: Instant) -> Result<()> {
+    bail!("--device wgpu: this binary was built without the `wgpu` feature (cargo run --release --features wgpu ...)")
+}
+
+#[cfg(feature = "cuda")]
+fn cuda_forward(args: &Args, batch: &IdBatch, tokenizer: &Tokenizer, start: Instant) -> Result<()> {
+    forward_on::<burn::backend::Cuda>(args, batch, tokenizer, start, &Default::default())
+}
+
+#[cfg(not(feature = "cuda"))]
+fn cuda_forward(_: &Args, _: &IdBatch, _: &Tokenizer, _: Instant) -> Result<()> {
+    bail!("--device cuda: this binary was built without the `cuda` feature (cargo run --release --features cuda ...)")
+}
+
+/// The tokenizer used for `texts`, with where it came from.
+type Tokenizer = Option<(DebertaTokenizer, String)>;
+
+/// Load the model on `device`, run the batch, write the output.
+fn forward_on<B: Backend>(
+    args: &Args,
+    batch: &IdBatch,
+    tokenizer: &Tokenizer,
+    start: Instant,
+    device: &B::Device,
+) -> Result<()> {
+    let (input, output) = (args.input.display(), args.output.display());
+    let [b, t] = batch.shape()?;
     let dir = args.model.as_ref().expect("checked above");
-    let device = Default::default();
+    let device = device.clone();
     let load_start = Instant::now();
     let (model, report) =
         DebertaForSequenceClassification::<B>::from_pretrained(dir, args.num_labels, args.seed, &device)
@@ -166,7 +209,7 @@ fn run(args: &Args) -> Result<()> {
 
     let forward_start = Instant::now();
     let out = model.forward(&ids);
-    let result = ForwardOutput::new(&batch, &out)?;
+    let result = ForwardOutput::new(batch, &out)?;
     let forward_s = forward_start.elapsed().as_secs_f64();
     forward_io::write_json_atomic(&args.output, &result)?;
     let c = model.config();
