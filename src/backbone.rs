@@ -286,7 +286,11 @@ impl TextTokenizer {
     pub fn from_dir(dir: &Path) -> Result<Self> {
         Ok(match model_type(dir)?.as_str() {
             "bert" => TextTokenizer::Bert(BertTokenizer::from_dir(dir)?),
-            _ => TextTokenizer::Deberta(DebertaTokenizer::from_dir(dir)?),
+            "deberta-v2" | "deberta" => TextTokenizer::Deberta(DebertaTokenizer::from_dir(dir)?),
+            other => bail!(
+                "{}: model_type {other:?} is not supported (expected \"deberta-v2\", \"deberta\" or \"bert\")",
+                dir.join("config.json").display()
+            ),
         })
     }
 
@@ -312,5 +316,32 @@ impl TextTokenizer {
                 (e.input_ids, e.token_type_ids)
             }
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unsupported_or_missing_model_type_is_a_clear_error() {
+        let dir = std::env::temp_dir().join(format!("tabs-backbone-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("config.json"), r#"{"model_type": "roberta"}"#).unwrap();
+        let dev = Default::default();
+        let err = Backbone::<burn::backend::NdArray>::from_pretrained(&dir, 2, 0, &dev).unwrap_err();
+        assert!(
+            err.to_string().contains("model_type \"roberta\" is not supported"),
+            "{err}"
+        );
+        let err = TextTokenizer::from_dir(&dir).unwrap_err();
+        assert!(
+            err.to_string().contains("model_type \"roberta\" is not supported"),
+            "{err}"
+        );
+        std::fs::write(dir.join("config.json"), r#"{"hidden_size": 8}"#).unwrap();
+        let err = model_type(&dir).unwrap_err();
+        assert!(err.to_string().contains("no \"model_type\""), "{err}");
+        std::fs::remove_dir_all(&dir).ok();
     }
 }
