@@ -10,7 +10,7 @@ use clap::{Args, Parser, Subcommand};
 use tabs_bench::budget::{self, BudgetArgs, BudgetRow};
 use tabs_bench::device::DeviceKind;
 use tabs_bench::flops::{self, FlopArgs, FlopPoint};
-use tabs_bench::latency::{self, kernel_compare, LatencyArgs, LatencyResults};
+use tabs_bench::latency::{self, kernel_compare, LatencyArgs, LatencyResults, LatencyRow};
 use tabs_bench::methods::BenchMethod;
 use tabs_bench::output::{file_in, write_csv, write_json, write_text, ResultFile, RunRecord};
 use tabs_bench::plot::{line_chart, Chart, Series};
@@ -424,36 +424,9 @@ fn write_latency(dir: &Path, record: RunRecord, args: LatencyArgs, results: Late
         ],
         &rows,
     )?;
-    let mut series: Vec<Series> = Vec::new();
-    let names: Vec<&str> = results.rows.iter().map(|r| r.method.as_str()).collect();
-    let names = first_appearance(names);
-    for m in names {
-        series.push(Series {
-            name: format!("{m} p99"),
-            points: results
-                .rows
-                .iter()
-                .filter(|r| r.method == m && r.shape == "fixed")
-                .map(|r| (r.length as f64, r.ms.p99))
-                .collect(),
-            dashed: false,
-        });
-    }
+    let mut series = p99_series(&results.rows, "", false);
     if let Some(p) = &results.peer {
-        let names: Vec<&str> = p.rows.iter().map(|r| r.method.as_str()).collect();
-        let names = first_appearance(names);
-        for m in names {
-            series.push(Series {
-                name: format!("torch {m} p99"),
-                points: p
-                    .rows
-                    .iter()
-                    .filter(|r| r.method == m && r.shape == "fixed")
-                    .map(|r| (r.length as f64, r.ms.p99))
-                    .collect(),
-                dashed: true,
-            });
-        }
+        series.extend(p99_series(&p.rows, "torch ", true));
     }
     line_chart(
         &file_in(dir, "latency.svg")?,
@@ -691,6 +664,23 @@ fn write_ranks(dir: &Path, record: RunRecord, args: RanksArgs, r: RanksResult) -
     )?;
     println!("wrote {}/ranks.{{json,csv,svg}}", dir.display());
     Ok(())
+}
+
+/// One p99-vs-length series per method (fixed lengths), named `{prefix}{method} p99`.
+fn p99_series(rows: &[LatencyRow], prefix: &str, dashed: bool) -> Vec<Series> {
+    let names = first_appearance(rows.iter().map(|r| r.method.as_str()).collect());
+    names
+        .into_iter()
+        .map(|m| Series {
+            name: format!("{prefix}{m} p99"),
+            points: rows
+                .iter()
+                .filter(|r| r.method == m && r.shape == "fixed")
+                .map(|r| (r.length as f64, r.ms.p99))
+                .collect(),
+            dashed,
+        })
+        .collect()
 }
 
 /// The distinct names in order of first appearance (rows are interleaved by pass, so `dedup` is not enough).
