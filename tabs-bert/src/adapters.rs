@@ -17,7 +17,7 @@ use std::path::Path;
 use burn::module::Module;
 use burn::tensor::backend::Backend;
 use tabs::inject::{self, Adaptable};
-use tabs::io::{self, AdapterManifest, TensorPath};
+use tabs::io::{self, AdapterManifest};
 use tabs::{AdaptedLinear, AdapterSpec, InjectionReport, SpectralGates, TabsError};
 
 use crate::error::{BertError, Result};
@@ -166,8 +166,5 @@ impl<B: Backend> BertForSequenceClassification<B> {
     }
 }
 
-/// The tensors of an adapter file for a classification model: every adapter and gate tensor (see
-/// [`tabs::io::adapter_tensors`]) plus the always-trainable `pooler.*` and `classifier.*`.
-pub fn adapter_and_head_tensors(path: &TensorPath<'_>) -> bool {
-    io::adapter_tensors(path) || matches!(path.names.first().map(String::as_str), Some("pooler" | "classifier"))
-}
+/// The tensors of an adapter file: adapters, gates, pooler and classifier (shared with every backbone).
+pub use tabs::io::adapter_and_head_tensors;

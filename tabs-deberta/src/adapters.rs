@@ -18,7 +18,7 @@ use std::path::Path;
 use burn::module::Module;
 use burn::tensor::backend::Backend;
 use tabs::inject::{self, Adaptable};
-use tabs::io::{self, AdapterManifest, TensorPath};
+use tabs::io::{self, AdapterManifest};
 use tabs::{AdaptedLinear, SpectralGates, TabsError};
 
 pub use tabs::inject::{matches, AdapterSpec, InjectionReport};
@@ -156,11 +156,8 @@ impl<B: Backend> DebertaForSequenceClassification<B> {
     }
 }
 
-/// The tensors of an adapter file for a classification model: every adapter and gate tensor (see
-/// [`tabs::io::adapter_tensors`]) plus the always-trainable `pooler.*` and `classifier.*`.
-pub fn adapter_and_head_tensors(path: &TensorPath<'_>) -> bool {
-    io::adapter_tensors(path) || matches!(path.names.first().map(String::as_str), Some("pooler" | "classifier"))
-}
+/// The tensors of an adapter file: adapters, gates, pooler and classifier (shared with every backbone).
+pub use tabs::io::adapter_and_head_tensors;
 
 impl<B: Backend> DebertaForSequenceClassification<B> {
     /// Save the adapters, gates and heads (`adapter.safetensors` + `adapter_config.json`) atomically into `dir`.

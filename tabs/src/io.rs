@@ -151,6 +151,12 @@ pub fn adapter_tensors(path: &TensorPath<'_>) -> bool {
     path.inside("GatedSpectral") || path.inside("Lora") || path.inside("SpectralGates")
 }
 
+/// The tensors of an adapter file for a HF-style sequence classifier: every adapter and gate tensor
+/// ([`adapter_tensors`]) plus the always-trainable heads `pooler.*` and `classifier.*`. Used by every backbone.
+pub fn adapter_and_head_tensors(path: &TensorPath<'_>) -> bool {
+    adapter_tensors(path) || matches!(path.names.first().map(String::as_str), Some("pooler" | "classifier"))
+}
+
 /// Save the adapter tensors of `module` (default selection) and `manifest` into `dir` (created if needed).
 pub fn save_adapter<B: Backend, M: Module<B>>(module: &M, dir: &Path, manifest: &AdapterManifest) -> Result<()> {
     save_adapter_with(module, dir, manifest, adapter_tensors)
