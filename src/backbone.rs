@@ -52,7 +52,39 @@ pub struct LayerShape {
     pub attention: usize,
 }
 
+impl From<&tabs_deberta::DebertaConfig> for LayerShape {
+    fn from(c: &tabs_deberta::DebertaConfig) -> Self {
+        LayerShape {
+            layers: c.num_hidden_layers,
+            hidden: c.hidden_size,
+            intermediate: c.intermediate_size,
+            attention: c.num_attention_heads * c.attention_head_size,
+        }
+    }
+}
+
+impl From<&tabs_bert::BertConfig> for LayerShape {
+    fn from(c: &tabs_bert::BertConfig) -> Self {
+        LayerShape {
+            layers: c.num_hidden_layers,
+            hidden: c.hidden_size,
+            intermediate: c.intermediate_size,
+            attention: c.num_attention_heads * c.head_size(),
+        }
+    }
+}
+
 impl LayerShape {
+    /// The shape described by a HF `config.json` (DeBERTa or BERT, by its `model_type`), without loading
+    /// weights.
+    pub fn from_config_file(path: &Path) -> Result<Self> {
+        match config_model_type(path)?.as_str() {
+            "deberta-v2" | "deberta" => Ok((&tabs_deberta::DebertaConfig::from_file(path)?).into()),
+            "bert" => Ok((&tabs_bert::BertConfig::from_file(path)?).into()),
+            other => Err(unsupported(path, other)),
+        }
+    }
+
     /// The six adaptable maps of a layer: query, key, value `[d → a]`, attention output `[a → d]`,
     /// intermediate `[d → f]`, output `[f → d]`.
     pub fn maps(&self) -> Vec<MapShape> {
@@ -81,17 +113,29 @@ pub enum Backbone<B: Backend> {
 
 /// The `model_type` of a checkpoint folder's `config.json`.
 pub fn model_type(dir: &Path) -> Result<String> {
-    let path = dir.join("config.json");
-    let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    config_model_type(&dir.join("config.json"))
+}
+
+/// The `model_type` of a `config.json` file.
+fn config_model_type(path: &Path) -> Result<String> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     let v: serde_json::Value =
         serde_json::from_str(&text).with_context(|| format!("{}: not valid JSON", path.display()))?;
     match v.get("model_type").and_then(|t| t.as_str()) {
         Some(t) => Ok(t.to_string()),
-        None => bail!(
-            "{}: no \"model_type\" (expected \"deberta-v2\", \"deberta\" or \"bert\")",
-            path.display()
-        ),
+        None => bail!("{}: no \"model_type\" ({SUPPORTED})", path.display()),
     }
+}
+
+/// The model types this crate reads.
+const SUPPORTED: &str = "expected \"deberta-v2\", \"deberta\" or \"bert\"";
+
+/// The error for a `config.json` naming an encoder this crate does not have.
+fn unsupported(config: &Path, model_type: &str) -> anyhow::Error {
+    anyhow::anyhow!(
+        "{}: model_type {model_type:?} is not supported ({SUPPORTED})",
+        config.display()
+    )
 }
 
 impl<B: Backend> Backbone<B> {
@@ -107,10 +151,7 @@ impl<B: Backend> Backbone<B> {
                 let (m, r) = BertForSequenceClassification::from_pretrained(dir, Some(num_labels), seed, device)?;
                 Ok((Backbone::Bert(m), r.to_string()))
             }
-            other => bail!(
-                "{}: model_type {other:?} is not supported (expected \"deberta-v2\", \"deberta\" or \"bert\")",
-                dir.join("config.json").display()
-            ),
+            other => Err(unsupported(&dir.join("config.json"), other)),
         }
     }
 
@@ -218,24 +259,20 @@ impl<B: Backend> Backbone<B> {
     /// Layer count and map widths.
     pub fn shape(&self) -> LayerShape {
         match self {
+            Backbone::Deberta(m) => LayerShape::from(m.config()),
+            Backbone::Bert(m) => LayerShape::from(m.config()),
+        }
+    }
+
+    /// The longest input the encoder accepts: `max_position_embeddings` when positions are absolute (BERT, or
+    /// DeBERTa with `position_biased_input`), `None` for DeBERTa-v3's purely relative positions.
+    pub fn max_positions(&self) -> Option<usize> {
+        match self {
             Backbone::Deberta(m) => {
                 let c = m.config();
-                LayerShape {
-                    layers: c.num_hidden_layers,
-                    hidden: c.hidden_size,
-                    intermediate: c.intermediate_size,
-                    attention: c.num_attention_heads * c.attention_head_size,
-                }
+                c.position_biased_input.then_some(c.max_position_embeddings)
             }
-            Backbone::Bert(m) => {
-                let c = m.config();
-                LayerShape {
-                    layers: c.num_hidden_layers,
-                    hidden: c.hidden_size,
-                    intermediate: c.intermediate_size,
-                    attention: c.num_attention_heads * c.head_size(),
-                }
-            }
+            Backbone::Bert(m) => Some(m.config().max_position_embeddings),
         }
     }
 
@@ -287,10 +324,7 @@ impl TextTokenizer {
         Ok(match model_type(dir)?.as_str() {
             "bert" => TextTokenizer::Bert(BertTokenizer::from_dir(dir)?),
             "deberta-v2" | "deberta" => TextTokenizer::Deberta(DebertaTokenizer::from_dir(dir)?),
-            other => bail!(
-                "{}: model_type {other:?} is not supported (expected \"deberta-v2\", \"deberta\" or \"bert\")",
-                dir.join("config.json").display()
-            ),
+            other => return Err(unsupported(&dir.join("config.json"), other)),
         })
     }
 
@@ -342,6 +376,31 @@ mod tests {
         std::fs::write(dir.join("config.json"), r#"{"hidden_size": 8}"#).unwrap();
         let err = model_type(&dir).unwrap_err();
         assert!(err.to_string().contains("no \"model_type\""), "{err}");
+        let err = LayerShape::from_config_file(&dir.join("config.json")).unwrap_err();
+        assert!(err.to_string().contains("no \"model_type\""), "{err}");
         std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn layer_shapes_and_position_limits_come_from_the_config() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let deberta = root.join("tests/fixtures/demo/model");
+        let bert = root.join("tabs-bert/tests/fixtures/bert/model_bin");
+        let shape = |d: &Path| LayerShape::from_config_file(&d.join("config.json")).unwrap();
+        let want = |layers, hidden, intermediate| LayerShape {
+            layers,
+            hidden,
+            intermediate,
+            attention: hidden,
+        };
+        assert_eq!(shape(&deberta), want(2, 32, 64));
+        assert_eq!(shape(&bert), want(2, 32, 48));
+        let dev = Default::default();
+        for (dir, limit) in [(&deberta, None), (&bert, Some(40))] {
+            let (m, _) = Backbone::<burn::backend::NdArray>::from_pretrained(dir, 2, 0, &dev).unwrap();
+            assert_eq!(m.shape(), shape(dir), "{}", dir.display());
+            // DeBERTa-v3 positions are relative only (no limit); BERT's are learned absolute embeddings.
+            assert_eq!(m.max_positions(), limit, "{}", dir.display());
+        }
     }
 }

@@ -232,26 +232,57 @@ pub fn class_metrics(eval: &Evaluation, examples: &[Encoded], num_labels: usize)
     Ok(m)
 }
 
+/// The examples of a CSV text-classification folder (see [`text_csv_splits`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TextCsv {
+    /// `train.csv`.
+    pub train: Vec<TextExample>,
+    /// `validation.csv` or `dev.csv`.
+    pub dev: Vec<TextExample>,
+    /// `test.csv` (empty when absent).
+    pub test: Vec<TextExample>,
+    /// The class count: the largest label + 1 over all splits (at least 2).
+    pub num_labels: usize,
+}
+
+impl TextCsv {
+    /// Reads every split of `dir`.
+    pub fn load(dir: &Path) -> Result<Self> {
+        let [train, dev, test] = text_csv_splits(dir)?;
+        let load = |p: &Option<PathBuf>| -> Result<Vec<TextExample>> {
+            Ok(match p {
+                Some(p) => load_text_csv(p)?,
+                None => Vec::new(),
+            })
+        };
+        let (train, dev, test) = (load(&train)?, load(&dev)?, load(&test)?);
+        let num_labels = train
+            .iter()
+            .chain(&dev)
+            .chain(&test)
+            .map(|e| e.label + 1)
+            .max()
+            .unwrap_or(0);
+        anyhow::ensure!(num_labels >= 2, "{}: fewer than two classes", dir.display());
+        Ok(TextCsv {
+            train,
+            dev,
+            test,
+            num_labels,
+        })
+    }
+}
+
 /// Train and evaluate a CSV text-classification task (see [`text_csv_splits`]); `test` is reported beside
 /// `dev` when `test.csv` exists. The class count is the largest label + 1 over all splits.
 pub fn run_text_csv<B: AutodiffBackend>(cfg: &TrainConfig, run: &GlueRun, device: &B::Device) -> Result<Results> {
     B::seed(device, cfg.seed);
-    let [train, dev, test] = text_csv_splits(&run.data)?;
-    let load = |p: &Option<PathBuf>| -> Result<Vec<TextExample>> {
-        Ok(match p {
-            Some(p) => load_text_csv(p)?,
-            None => Vec::new(),
-        })
-    };
-    let (mut train_ex, dev_ex, test_ex) = (load(&train)?, load(&dev)?, load(&test)?);
-    let num_labels = train_ex
-        .iter()
-        .chain(&dev_ex)
-        .chain(&test_ex)
-        .map(|e| e.label + 1)
-        .max()
-        .unwrap_or(0);
-    anyhow::ensure!(num_labels >= 2, "{}: fewer than two classes", run.data.display());
+    let TextCsv {
+        train: mut train_ex,
+        dev: dev_ex,
+        test: test_ex,
+        num_labels,
+    } = TextCsv::load(&run.data)?;
     if let Some(n) = run.max_train {
         train_ex.truncate(n);
     }

@@ -346,6 +346,49 @@ pub struct LatencyResults {
     pub timed_by: Option<String>,
 }
 
+/// Rows of several latency files as one result: the rows in file order, the commands that timed them (one per
+/// line), and the first file's arguments with the lengths and methods of all. Files timed at different batch
+/// sizes, on different models or with different adapter settings are not joined (an error says which).
+pub fn join_files(
+    files: Vec<crate::output::ResultFile<LatencyArgs, LatencyResults>>,
+) -> Result<(Vec<LatencyRow>, String, LatencyArgs), String> {
+    let mut it = files.into_iter();
+    let first = it.next().ok_or("no file given")?;
+    let mut args = first.args;
+    let mut rows = first.results.rows;
+    let mut by = vec![first.results.timed_by.unwrap_or(first.record.command)];
+    for f in it {
+        if (f.args.batch, &f.args.model, f.args.seed, f.args.hyper) != (args.batch, &args.model, args.seed, args.hyper)
+        {
+            return Err(format!(
+                "`{}` was timed at batch {} on {:?} (seed {}, {:?}), the first file at batch {} on {:?} (seed {}, {:?})",
+                f.record.command,
+                f.args.batch,
+                f.args.model,
+                f.args.seed,
+                f.args.hyper,
+                args.batch,
+                args.model,
+                args.seed,
+                args.hyper
+            ));
+        }
+        for t in f.args.lengths {
+            if !args.lengths.contains(&t) {
+                args.lengths.push(t);
+            }
+        }
+        for m in f.args.methods {
+            if !args.methods.contains(&m) {
+                args.methods.push(m);
+            }
+        }
+        rows.extend(f.results.rows);
+        by.push(f.results.timed_by.unwrap_or(f.record.command));
+    }
+    Ok((rows, by.join("\n"), args))
+}
+
 /// Dense vs gathered per fixed length, from the `tabs-dense` and `tabs-gathered` rows.
 pub fn kernel_compare(rows: &[LatencyRow]) -> Vec<KernelCompare> {
     rows.iter()

@@ -32,3 +32,4 @@ pub mod ranks;
 pub mod report;
 pub mod sim;
 pub mod summary;
+pub mod trained;

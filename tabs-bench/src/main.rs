@@ -9,7 +9,7 @@ use burn::tensor::backend::Backend;
 use clap::{Args, Parser, Subcommand};
 use tabs_bench::budget::{self, BudgetArgs, BudgetRow};
 use tabs_bench::device::DeviceKind;
-use tabs_bench::flops::{self, FlopArgs, FlopPoint};
+use tabs_bench::flops::{self, FlopArgs, FlopPoint, TrainedSource};
 use tabs_bench::latency::{self, kernel_compare, LatencyArgs, LatencyResults, LatencyRow};
 use tabs_bench::methods::BenchMethod;
 use tabs_bench::output::{file_in, write_csv, write_json, write_text, ResultFile, RunRecord};
@@ -17,6 +17,7 @@ use tabs_bench::plot::{line_chart, Chart, Series};
 use tabs_bench::ranks::{self, RanksArgs, RanksResult};
 use tabs_bench::sim::LogitDist;
 use tabs_bench::{peer, report};
+use tabs_experiments::backbone::LayerShape;
 use tabs_experiments::method::AdapterHyper;
 
 #[derive(Parser, Debug)]
@@ -114,12 +115,13 @@ enum Cmd {
         /// Checkpoint folder (default: base-size random-init DeBERTa-v3).
         #[arg(long)]
         model: Option<PathBuf>,
-        /// The PyTorch peer's JSON (scripts/torch_bench.py) for ours/peer ratios.
-        #[arg(long)]
-        peer: Option<PathBuf>,
-        /// Do not time: take the rows of an earlier latency.json (e.g. to add the peer's ratios afterwards).
-        #[arg(long)]
-        rows_from: Option<PathBuf>,
+        /// The PyTorch peer's JSON (scripts/torch_bench.py) for ours/peer ratios (comma-separated to join several).
+        #[arg(long, value_delimiter = ',')]
+        peer: Vec<PathBuf>,
+        /// Do not time: take the rows of earlier latency.json files (comma-separated; e.g. to add the peer's
+        /// ratios afterwards, or to join runs of different lengths at the same batch).
+        #[arg(long, value_delimiter = ',')]
+        rows_from: Vec<PathBuf>,
     },
     /// Realised adapter + controller FLOPs vs length, per method, against the guarantee line B(T)·cost.
     Flops {
@@ -133,12 +135,26 @@ enum Cmd {
         /// Lengths.
         #[arg(long, value_delimiter = ',', default_value = "16,32,64,128,256,512,1024,2048,4096")]
         lengths: Vec<usize>,
-        /// Random inputs per length.
+        /// Inputs per length (random gate draws; with --run, windows of real text).
         #[arg(long, default_value_t = 16)]
         samples: usize,
-        /// Model config.json for the shapes (default: DeBERTa-v3-base).
-        #[arg(long)]
+        /// A HF config.json (DeBERTa or BERT) for the shapes (default: DeBERTa-v3-base).
+        #[arg(long, conflicts_with = "run")]
         config: Option<PathBuf>,
+        /// A trained run folder of examples/glue (repeat for runs of other methods, same R and ρ): count its
+        /// real gate decisions on windows of its dev texts (R, ρ, k and the method then come from the run;
+        /// --methods and the logit flags do not apply).
+        #[arg(long, requires_all = ["model", "data"], conflicts_with_all = ["methods", "logit_mean"])]
+        run: Vec<PathBuf>,
+        /// With --run: the checkpoint folder it was trained from.
+        #[arg(long, requires = "run")]
+        model: Option<PathBuf>,
+        /// With --run: its data (GLUE task folder or CSV text folder).
+        #[arg(long, requires = "run")]
+        data: Option<PathBuf>,
+        /// With --run: sequences per forward pass.
+        #[arg(long, default_value_t = 8)]
+        batch: usize,
     },
     /// Budget violations and worst r/B over many random inputs, per gated method.
     Budget {
@@ -161,18 +177,21 @@ enum Cmd {
         /// Sequences per padded batch.
         #[arg(long, default_value_t = 32)]
         batch: usize,
+        /// Do not simulate: redraw the table and plot from the rows of an earlier budget.json.
+        #[arg(long)]
+        rows_from: Option<PathBuf>,
     },
-    /// Per-token rank histograms of a trained adapter on a GLUE dev set, and the tokens with highest rank.
+    /// Per-token rank histograms of a trained adapter on its dev set, and the tokens with highest rank.
     Ranks {
         #[command(flatten)]
         common: Common,
-        /// Run folder of examples/glue (config.json + adapter/).
+        /// Run folder of examples/glue (config.json + adapter/), GLUE or `--task csv`.
         #[arg(long)]
         run: PathBuf,
-        /// Checkpoint folder the run was trained from.
+        /// Checkpoint folder the run was trained from (DeBERTa or BERT).
         #[arg(long)]
         model: PathBuf,
-        /// GLUE data (root or task folder).
+        /// The run's data: GLUE (root or task folder) or the CSV text folder.
         #[arg(long)]
         data: PathBuf,
         /// Sequences per batch.
@@ -268,18 +287,20 @@ fn main() -> Result<()> {
                 hyper: common.hyper(),
                 model,
             };
-            let peer = peer.map(|p| peer::read(&p)).transpose()?;
-            let (rows, timed_by, args) = match rows_from {
-                Some(p) => {
-                    let old: report::LatencyFile = tabs_bench::output::read_json(&p)?;
-                    let by = old.results.timed_by.unwrap_or(old.record.command);
-                    (old.results.rows, Some(by), old.args)
-                }
-                None => (
+            let peer = peer::read_all(&peer)?;
+            let (rows, timed_by, args) = if rows_from.is_empty() {
+                (
                     on_device!(common.device, B, dev, latency::run::<B>(&args, &dev, progress)?),
                     None,
                     args,
-                ),
+                )
+            } else {
+                let files = rows_from
+                    .iter()
+                    .map(|p| tabs_bench::output::read_json(p))
+                    .collect::<Result<Vec<report::LatencyFile>>>()?;
+                let (rows, by, args) = latency::join_files(files).map_err(|e| anyhow!("--rows-from: {e}"))?;
+                (rows, Some(by), args)
             };
             let ratios = peer.as_ref().map_or(Vec::new(), |p| peer::ratios(&rows, &p.rows));
             let results = LatencyResults {
@@ -298,23 +319,56 @@ fn main() -> Result<()> {
             lengths,
             samples,
             config,
+            run,
+            model,
+            data,
+            batch,
         } => {
-            let model = match &config {
-                Some(p) => tabs_deberta::DebertaConfig::from_file(p)?,
-                None => tabs_deberta::DebertaConfig::v3_base(),
+            let dist = LogitDist {
+                mean: dist.logit_mean,
+                std: dist.logit_std,
             };
-            let args = FlopArgs {
-                methods: methods.unwrap_or_else(|| BenchMethod::ALL.to_vec()),
+            let mut args = FlopArgs {
+                methods: Vec::new(),
                 lengths,
                 samples,
-                dist: LogitDist {
-                    mean: dist.logit_mean,
-                    std: dist.logit_std,
-                },
+                dist,
                 seed: common.seed,
                 hyper: common.hyper(),
+                model: "DeBERTa-v3-base".into(),
+                trained: None,
+                skipped: Vec::new(),
             };
-            let points = on_device!(common.device, B, dev, flops::run::<B>(&args, &model, &dev, progress));
+            let points = match (model, data) {
+                (Some(model), Some(data)) => {
+                    let src = TrainedSource {
+                        runs: run,
+                        model,
+                        data,
+                        batch,
+                    };
+                    let got = on_device!(common.device, B, dev, {
+                        flops::run_trained::<B>(&src, &args.lengths, samples, &dev, progress)?
+                    });
+                    for s in &got.skipped {
+                        progress(&format!("skipped {s}"));
+                    }
+                    (args.hyper, args.model, args.skipped) = (got.hyper, got.model, got.skipped);
+                    args.trained = Some(src);
+                    got.points
+                }
+                _ => {
+                    let shape = match &config {
+                        Some(p) => {
+                            args.model = p.display().to_string();
+                            LayerShape::from_config_file(p)?
+                        }
+                        None => LayerShape::from(&tabs_deberta::DebertaConfig::v3_base()),
+                    };
+                    args.methods = methods.unwrap_or_else(|| BenchMethod::ALL.to_vec());
+                    on_device!(common.device, B, dev, flops::run::<B>(&args, &shape, &dev, progress))
+                }
+            };
             write_flops(&common.out("flops"), record(&common, start), args, points)
         }
         Cmd::Budget {
@@ -325,7 +379,12 @@ fn main() -> Result<()> {
             max_len,
             layers,
             batch,
+            rows_from,
         } => {
+            if let Some(p) = rows_from {
+                let old: report::BudgetFile = tabs_bench::output::read_json(&p)?;
+                return write_budget(&common.out("budget"), old.record, old.args, old.results);
+            }
             if let Some(m) = methods.iter().find(|m| !m.gated()) {
                 bail!("--methods: `{m}` has no gates and no budget (use bhsp, cbsp, tabs-dense, tabs-gathered, tabs-noproj)");
             }
@@ -431,7 +490,7 @@ fn write_latency(dir: &Path, record: RunRecord, args: LatencyArgs, results: Late
     line_chart(
         &file_in(dir, "latency.svg")?,
         &Chart {
-            title: "p99 latency per sequence (batch 1)",
+            title: &format!("p99 latency per sequence (batch {})", args.batch),
             x_label: "tokens T",
             y_label: "ms",
             log_x: true,
@@ -462,6 +521,7 @@ fn write_flops(dir: &Path, record: RunRecord, args: FlopArgs, points: Vec<FlopPo
                 f(p.guarantee),
                 f(p.max_over_guarantee),
                 f(p.frozen_maps),
+                p.mean_rank.map_or(String::new(), f),
             ]
         })
         .collect();
@@ -476,11 +536,31 @@ fn write_flops(dir: &Path, record: RunRecord, args: FlopArgs, points: Vec<FlopPo
             "guarantee",
             "max_over_guarantee",
             "frozen_maps",
+            "mean_rank",
         ],
         &rows,
     )?;
-    let names: Vec<&str> = points.iter().map(|p| p.method.as_str()).collect();
-    let names = first_appearance(names);
+    if args.trained.is_some() {
+        flops_ratio_chart(&file_in(dir, "flops.svg")?, &args, &points)?;
+    } else {
+        flops_chart(&file_in(dir, "flops.svg")?, &args, &points)?;
+    }
+    println!("{}", report::flops_table(&points));
+    write_json(
+        &file_in(dir, "flops.json")?,
+        &ResultFile {
+            record,
+            args,
+            results: points,
+        },
+    )?;
+    println!("wrote {}/flops.{{json,csv,svg}}", dir.display());
+    Ok(())
+}
+
+/// Simulated gates: mean FLOPs of every row against the guarantee line, log–log.
+fn flops_chart(path: &Path, args: &FlopArgs, points: &[FlopPoint]) -> Result<()> {
+    let names = first_appearance(points.iter().map(|p| p.method.as_str()).collect());
     let mut series: Vec<Series> = names
         .iter()
         .map(|m| Series {
@@ -503,27 +583,67 @@ fn write_flops(dir: &Path, record: RunRecord, args: FlopArgs, points: Vec<FlopPo
         dashed: true,
     });
     line_chart(
-        &file_in(dir, "flops.svg")?,
+        path,
         &Chart {
-            title: "adapter + controller FLOPs per sequence (mean), DeBERTa-v3-base",
+            title: &format!(
+                "adapter + controller FLOPs per sequence (mean), {}",
+                model_label(&args.model)
+            ),
             x_label: "tokens T",
             y_label: "FLOPs",
             log_x: true,
             log_y: true,
         },
         &series,
-    )?;
-    println!("{}", report::flops_table(&points));
-    write_json(
-        &file_in(dir, "flops.json")?,
-        &ResultFile {
-            record,
-            args,
-            results: points,
+    )
+}
+
+/// Trained gates: realised FLOPs of the active pairs (gathered kernel) over the guarantee line, per run. The
+/// dense-masked rows cost T·R pairs whatever the gates (they are in the table, not the plot).
+fn flops_ratio_chart(path: &Path, args: &FlopArgs, points: &[FlopPoint]) -> Result<()> {
+    let names = first_appearance(
+        points
+            .iter()
+            .filter(|p| p.method.ends_with("-gathered"))
+            .map(|p| p.method.as_str())
+            .collect(),
+    );
+    let mut series: Vec<Series> = names
+        .iter()
+        .map(|m| Series {
+            name: m.trim_end_matches("-gathered").to_string(),
+            points: points
+                .iter()
+                .filter(|p| p.method == *m)
+                .map(|p| (p.length as f64, p.mean / p.guarantee))
+                .collect(),
+            dashed: false,
+        })
+        .collect();
+    let xs: Vec<f64> = points.iter().map(|p| p.length as f64).collect();
+    let (lo, hi) = (
+        xs.iter().copied().fold(f64::INFINITY, f64::min),
+        xs.iter().copied().fold(0.0, f64::max),
+    );
+    series.push(Series {
+        name: "guarantee B(T)·cost".into(),
+        points: vec![(lo, 1.0), (hi, 1.0)],
+        dashed: true,
+    });
+    line_chart(
+        path,
+        &Chart {
+            title: &format!(
+                "trained gates on real text: active-pair FLOPs / guarantee (mean), {}",
+                model_label(&args.model)
+            ),
+            x_label: "tokens T",
+            y_label: "realised / guarantee",
+            log_x: true,
+            log_y: false,
         },
-    )?;
-    println!("wrote {}/flops.{{json,csv,svg}}", dir.display());
-    Ok(())
+        &series,
+    )
 }
 
 fn write_budget(dir: &Path, record: RunRecord, args: BudgetArgs, rows: Vec<BudgetRow>) -> Result<()> {
@@ -681,6 +801,13 @@ fn p99_series(rows: &[LatencyRow], prefix: &str, dashed: bool) -> Vec<Series> {
             dashed,
         })
         .collect()
+}
+
+/// The last path component of a model description ("…/all-MiniLM-L6-v2" → "all-MiniLM-L6-v2").
+fn model_label(model: &str) -> &str {
+    let m = model.trim_end_matches('/');
+    let m = m.strip_suffix("/config.json").unwrap_or(m);
+    m.rsplit('/').next().unwrap_or(m)
 }
 
 /// The distinct names in order of first appearance (rows are interleaved by pass, so `dedup` is not enough).

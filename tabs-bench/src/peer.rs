@@ -2,7 +2,7 @@
 //! pass counts, seeded mix) with PyTorch + transformers (+ peft LoRA merged / unmerged) on the same machine and
 //! writes rows in the same format as [`LatencyRow`]. Ratios are ours / peer (> 1: we are slower).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
@@ -51,6 +51,32 @@ pub struct Ratio {
 /// Read the peer's JSON.
 pub fn read(path: &Path) -> Result<PeerFile> {
     read_json(path)
+}
+
+/// Several peer files (e.g. one per length range) as one: rows in file order, commands one per line. Files of
+/// another implementation or thread count than the first are an error naming the file.
+pub fn read_all(paths: &[PathBuf]) -> Result<Option<PeerFile>> {
+    let mut out: Option<PeerFile> = None;
+    for p in paths {
+        let f = read(p)?;
+        match out.as_mut() {
+            None => out = Some(f),
+            Some(o) => {
+                anyhow::ensure!(
+                    (f.implementation.as_str(), f.threads) == (o.implementation.as_str(), o.threads),
+                    "{}: peer {} with {} threads, the first file {} with {}",
+                    p.display(),
+                    f.implementation,
+                    f.threads,
+                    o.implementation,
+                    o.threads
+                );
+                o.command = format!("{}\n{}", o.command, f.command);
+                o.rows.extend(f.rows);
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// Ratios for every row present on both sides.

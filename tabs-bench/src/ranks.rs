@@ -2,10 +2,8 @@
 //! t = |{i : g_{ℓ,t,i} > 0}|), budget violations, realised FLOPs against the guarantee, and which tokens get
 //! high rank (mean rank over layers and occurrences, decoded to text).
 //!
-//! Input: a run folder written by the root package (`examples/glue`: `config.json` = the run's `TrainConfig`,
-//! `adapter/`), the checkpoint folder it was trained from (with its tokenizer) and the GLUE data. The model is
-//! rebuilt with `tabs_experiments::train::prepare` (the run's own adapter spec) and the adapter loaded with the
-//! run's manifest (`tabs_experiments::run::manifest`), so a mismatch is a typed error, not a silent wrong model.
+//! Input: a run folder written by the root package, the checkpoint folder it was trained from and its data
+//! (GLUE task or CSV text folder), read by [`crate::trained::TrainedRun`]; any supported encoder (DeBERTa, BERT).
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -15,15 +13,12 @@ use burn::tensor::backend::Backend;
 use serde::{Deserialize, Serialize};
 use tabs::stats::token_ranks;
 use tabs::RankStats;
-use tabs_experiments::backbone::{Backbone, TextTokenizer};
 use tabs_experiments::batch::make_batch;
-use tabs_experiments::glue::{self, GlueTask, Split};
 use tabs_experiments::method::Method;
-use tabs_experiments::run::{encode_glue, manifest};
-use tabs_experiments::train::{bucket_indices, prepare, TrainConfig};
+use tabs_experiments::train::bucket_indices;
 
 use crate::flops::{frozen_maps, guarantee, layer_cost};
-use crate::output::read_json;
+use crate::trained::TrainedRun;
 
 /// What to read.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -100,55 +95,16 @@ pub struct RanksResult {
 
 /// Evaluate the trained adapter and collect rank statistics.
 pub fn run<B: Backend>(args: &RanksArgs, device: &B::Device, mut progress: impl FnMut(&str)) -> Result<RanksResult> {
-    let cfg: TrainConfig = read_json(&args.run.join("config.json"))?;
-    anyhow::ensure!(
-        cfg.method.is_spectral(),
-        "run {} is `{}`: no gates to study",
-        args.run.display(),
-        cfg.method
-    );
-    let task: GlueTask = cfg.task.parse().map_err(|e| anyhow::anyhow!("{e}"))?;
-    let tok = TextTokenizer::from_dir(&args.model).with_context(|| format!("tokenizer of {}", args.model.display()))?;
-    let mut ex = glue::load_split(task, &args.data, Split::Dev)?;
+    anyhow::ensure!(args.batch > 0, "--batch must be at least 1");
+    let run = TrainedRun::<B>::load(&args.run, &args.model, &args.data, device)?;
+    let (cfg, gating, shape) = (&run.cfg, run.gating, run.shape);
+    let mut enc = run.encode_dev(cfg.max_length)?;
     if let Some(n) = args.max_examples {
-        ex.truncate(n);
+        enc.truncate(n);
     }
-    let enc = encode_glue(&tok, task, &ex, cfg.max_length)?;
-    let (net, _) = Backbone::<B>::from_pretrained(&args.model, task.num_labels(), cfg.seed, device)?;
-    let (model, _) = prepare(net, &cfg, task.is_regression())?;
-    let targets = model.net.default_targets().iter().map(|s| s.to_string()).collect();
-    let backbone = model
-        .net
-        .load_adapter(&args.run.join("adapter"), &manifest(&cfg, targets))
-        .with_context(|| format!("adapter of {}", args.run.display()))?;
-    let Backbone::Deberta(net) = &backbone else {
-        anyhow::bail!(
-            "`ranks` reads DeBERTa runs so far ({} is another encoder)",
-            args.model.display()
-        )
-    };
-    let gating = net
-        .deberta
-        .gates
-        .as_ref()
-        .context("the run's model has no gates")?
-        .config;
-    let c = net.config().clone();
-    let layers = c.num_hidden_layers;
-    let kernel = net.deberta.encoder.layers[0]
-        .attention
-        .query_proj
-        .spectral
-        .as_ref()
-        .map_or(cfg.adapter.kernel, |s| s.kernel);
-    let cost = layer_cost(&c, gating.granularity, gating.rank, gating.hidden(), kernel);
-    let gathered = layer_cost(
-        &c,
-        gating.granularity,
-        gating.rank,
-        gating.hidden(),
-        tabs::Kernel::Gathered,
-    );
+    let layers = shape.layers;
+    let cost = layer_cost(&shape, &gating, run.kernel);
+    let gathered = layer_cost(&shape, &gating, tabs::Kernel::Gathered);
     let mut gathered_sum = 0.0;
     let mut stats = RankStats::new(layers, gating.rank, gating.granularity);
     let mut per_id: HashMap<u32, (u64, u64)> = HashMap::new(); // id → (Σ rank over layers, occurrences·layers)
@@ -156,7 +112,7 @@ pub fn run<B: Backend>(args: &RanksArgs, device: &B::Device, mut progress: impl 
     for idx in bucket_indices(&enc, args.batch, false, 0) {
         let items: Vec<_> = idx.iter().map(|&i| enc[i].clone()).collect();
         let batch = make_batch::<B>(&items, device);
-        let out = backbone.forward(&batch.input);
+        let out = run.model.forward(&batch.input);
         let mask = out
             .token_mask
             .as_ref()
@@ -177,8 +133,8 @@ pub fn run<B: Backend>(args: &RanksArgs, device: &B::Device, mut progress: impl 
         }
         for it in &items {
             let t = it.input_ids.len();
-            guar_sum += guarantee(&c, &cfg.adapter, t) as f64;
-            frozen_sum += frozen_maps(&c, t) as f64;
+            guar_sum += guarantee(&shape, &cfg.adapter, t) as f64;
+            frozen_sum += frozen_maps(&shape, t) as f64;
         }
     }
     progress(&format!(
@@ -192,7 +148,7 @@ pub fn run<B: Backend>(args: &RanksArgs, device: &B::Device, mut progress: impl 
         .filter(|(_, (_, n))| *n / layers as u64 >= args.min_count)
         .map(|(id, (s, n))| TokenRank {
             id,
-            token: tok.id_to_token(id).unwrap_or_else(|| format!("<{id}>")),
+            token: run.tokenizer.id_to_token(id).unwrap_or_else(|| format!("<{id}>")),
             count: n / layers as u64,
             mean_rank: s as f64 / n as f64,
         })
@@ -217,7 +173,7 @@ pub fn run<B: Backend>(args: &RanksArgs, device: &B::Device, mut progress: impl 
         groups: stats.groups,
         violations: stats.violations,
         worst_ratio: stats.worst_ratio,
-        kernel,
+        kernel: run.kernel,
         flops_mean: flops_sum / n,
         flops_gathered_mean: gathered_sum / n,
         guarantee_mean: guar_sum / n,

@@ -5,7 +5,7 @@ use tabs::flops::{self, MapShape};
 use tabs::Granularity;
 use tabs_bench::budget::{self, bin_of, BudgetArgs, BudgetRow};
 use tabs_bench::device::DeviceKind;
-use tabs_bench::flops::{deberta_maps, guarantee, realised, FlopArgs};
+use tabs_bench::flops::{guarantee, realised, FlopArgs};
 use tabs_bench::latency::{kernel_compare, LatencyRow};
 use tabs_bench::lengths::{glue_mix, normal_quantile, stress_mix};
 use tabs_bench::methods::BenchMethod;
@@ -15,6 +15,7 @@ use tabs_bench::plot::{line_chart_svg, Chart, Series};
 use tabs_bench::sim::LogitDist;
 use tabs_bench::summary::{percentile, Summary};
 use tabs_deberta::DebertaConfig;
+use tabs_experiments::backbone::LayerShape;
 use tabs_experiments::method::AdapterHyper;
 
 type B = NdArray;
@@ -156,9 +157,9 @@ fn budget_hand_made_cases() {
 
 #[test]
 fn flops_equal_the_tabs_formulas() {
-    let c = DebertaConfig::v3_base();
+    let c = LayerShape::from(&DebertaConfig::v3_base());
     let h = AdapterHyper::default();
-    let maps = deberta_maps(&c);
+    let maps = c.maps();
     assert_eq!(maps.iter().map(|m| m.d_in + m.d_out).sum::<usize>(), 13_824);
     let (t, pairs) = (100usize, [800u64, 5, 0]);
     // Σ_maps 4(d_in + d_out) = 55,296 per pair; Token controller 2·T·(768·16 + 16·16).
@@ -182,7 +183,7 @@ fn flops_equal_the_tabs_formulas() {
 
 #[test]
 fn flops_from_saturated_gates_meet_the_guarantee_line() {
-    let c = DebertaConfig::v3_base();
+    let c = LayerShape::from(&DebertaConfig::v3_base());
     let args = FlopArgs {
         methods: vec![BenchMethod::TabsGathered, BenchMethod::Cbsp, BenchMethod::Frozen],
         lengths: vec![3, 40],
@@ -193,17 +194,24 @@ fn flops_from_saturated_gates_meet_the_guarantee_line() {
         },
         seed: 0,
         hyper: AdapterHyper::default(),
+        model: "DeBERTa-v3-base".into(),
+        trained: None,
+        skipped: Vec::new(),
     };
     let pts = tabs_bench::flops::run::<B>(&args, &c, &Default::default(), |_| {});
     for p in &pts {
         match p.method.as_str() {
-            "tabs-gathered" => assert_eq!(p.max, p.guarantee, "T = {}", p.length),
+            "tabs-gathered" => {
+                assert_eq!(p.max, p.guarantee, "T = {}", p.length);
+                assert_eq!(p.mean_rank, Some(8.0), "the cut keeps B(T) = 8T pairs");
+            }
             // All 16 directions for all T tokens: twice the pairs, cheaper controller.
             "cbsp" => {
                 let t = p.length as f64;
                 assert_eq!(p.max, 12.0 * (16.0 * t * 55_296.0 + t * 768.0 + 2.0 * 12_544.0));
+                assert_eq!(p.mean_rank, Some(16.0));
             }
-            "frozen" => assert_eq!(p.max, 0.0),
+            "frozen" => assert_eq!((p.max, p.mean_rank), (0.0, None)),
             _ => unreachable!(),
         }
     }
@@ -253,6 +261,78 @@ fn peer_ratios_and_kernel_comparison() {
     let k = kernel_compare(&ours);
     assert_eq!(k.len(), 1);
     assert_eq!(k[0].gathered_over_dense, 0.8);
+}
+
+#[test]
+fn peer_files_join_when_they_come_from_one_implementation() {
+    use tabs_bench::peer::{read_all, PeerFile};
+    let dir = tempfile::tempdir().unwrap();
+    let file = |name: &str, threads: usize, rows: Vec<LatencyRow>| {
+        let p = dir.path().join(name);
+        let f = PeerFile {
+            implementation: "torch 2.15".into(),
+            threads,
+            command: format!("torch_bench.py --out {name}"),
+            rows,
+        };
+        write_json(&p, &f).unwrap();
+        p
+    };
+    let a = file("a.json", 2, vec![row("frozen", 2048, 10.0, 11.0)]);
+    let b = file("b.json", 2, vec![row("frozen", 4096, 40.0, 41.0)]);
+    let c = file("c.json", 4, Vec::new());
+    let joined = read_all(&[a.clone(), b]).unwrap().unwrap();
+    assert_eq!(joined.rows.len(), 2);
+    assert_eq!(joined.command.lines().count(), 2);
+    let r = ratios(&[row("frozen", 4096, 80.0, 82.0)], &joined.rows);
+    assert_eq!((r[0].mean_ratio, r[0].p99_ratio), (2.0, 2.0));
+    let err = read_all(&[a, c.clone()]).unwrap_err().to_string();
+    assert!(err.contains("c.json") && err.contains("4 threads"), "{err}");
+    assert!(read_all(&[]).unwrap().is_none());
+}
+
+#[test]
+fn latency_files_join_at_one_batch_size_only() {
+    use tabs_bench::latency::{join_files, LatencyArgs, LatencyResults};
+    let file = |lengths: Vec<usize>, methods: Vec<BenchMethod>, batch: usize, rows: Vec<LatencyRow>| ResultFile {
+        record: RunRecord::now(&format!("cpu {lengths:?}")),
+        args: LatencyArgs {
+            methods,
+            lengths,
+            batch,
+            warmup: 0,
+            iters: 3,
+            min_iters: 2,
+            mix: 0,
+            mix_max: 512,
+            seed: 42,
+            hyper: AdapterHyper::default(),
+            model: None,
+        },
+        results: LatencyResults {
+            rows,
+            peer: None,
+            ratios: Vec::new(),
+            kernels: Vec::new(),
+            timed_by: None,
+        },
+    };
+    let (f, c, t) = (BenchMethod::Frozen, BenchMethod::Cbsp, BenchMethod::TabsDense);
+    let a = file(
+        vec![2048],
+        vec![f, c, t],
+        1,
+        vec![row("frozen", 2048, 1.0, 1.0), row("cbsp", 2048, 2.0, 2.0)],
+    );
+    let b = file(vec![4096], vec![f, t], 1, vec![row("frozen", 4096, 3.0, 3.0)]);
+    let (rows, by, args) = join_files(vec![a.clone(), b]).unwrap();
+    assert_eq!(rows.len(), 3);
+    assert_eq!((args.lengths, args.methods), (vec![2048, 4096], vec![f, c, t]));
+    assert_eq!(by.lines().count(), 2, "one timing command per file: {by}");
+    let other_batch = file(vec![512], vec![f], 4, Vec::new());
+    let err = join_files(vec![a, other_batch]).unwrap_err();
+    assert!(err.contains("batch 4") && err.contains("batch 1"), "{err}");
+    assert!(join_files(Vec::new()).is_err());
 }
 
 #[test]
@@ -308,4 +388,47 @@ fn report_lists_missing_results() {
     let dir = tempfile::tempdir().unwrap();
     let page = tabs_bench::report::page(dir.path());
     assert!(page.contains("not run"));
+}
+
+#[test]
+fn report_has_a_section_per_result_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = FlopArgs {
+        methods: vec![BenchMethod::Frozen],
+        lengths: vec![8],
+        samples: 1,
+        dist: LogitDist::default(),
+        seed: 0,
+        hyper: AdapterHyper::default(),
+        model: "DeBERTa-v3-base".into(),
+        trained: None,
+        skipped: vec!["T = 9999: a reason".into()],
+    };
+    let c = LayerShape::from(&DebertaConfig::v3_base());
+    let points = tabs_bench::flops::run::<B>(&args, &c, &Default::default(), |_| {});
+    for name in ["flops-zeta", "flops", "flops-alpha", "flopsy"] {
+        let file = ResultFile {
+            record: RunRecord::now("cpu"),
+            args: args.clone(),
+            results: points.clone(),
+        };
+        write_json(
+            &tabs_bench::output::file_in(&dir.path().join(name), "flops.json").unwrap(),
+            &file,
+        )
+        .unwrap();
+    }
+    let page = tabs_bench::report::page(dir.path());
+    let at = |needle: &str| {
+        page.find(needle)
+            .unwrap_or_else(|| panic!("{needle:?} missing:\n{page}"))
+    };
+    let title = "## FLOPs (adapter + controller, per sequence)";
+    // The main folder first, then the others by name; `flopsy/` is not a flops folder.
+    assert!(at(&format!("{title}\n")) < at(&format!("{title}: `flops-alpha/`")));
+    assert!(at(&format!("{title}: `flops-alpha/`")) < at(&format!("{title}: `flops-zeta/`")));
+    assert!(!page.contains("flopsy"));
+    assert!(page.contains("![flops](flops-zeta/flops.svg)"));
+    assert!(page.contains("Not measured: T = 9999: a reason."));
+    assert!(page.contains("## Budget\n\nnot run"));
 }

@@ -26,6 +26,16 @@ pub enum Kernel {
     Gathered,
 }
 
+impl std::fmt::Display for Kernel {
+    /// The configuration name: `dense-masked` or `gathered`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Kernel::DenseMasked => "dense-masked",
+            Kernel::Gathered => "gathered",
+        })
+    }
+}
+
 /// The factors of one adapted map: U_R `[d_out, R]`, V_R `[d_in, R]`, A_U `[d_out, R]`, A_V `[d_in, R]`, α.
 #[derive(Debug, Clone)]
 pub struct Factors<B: Backend> {
@@ -91,4 +101,16 @@ pub fn gathered<B: Backend>(h: Tensor<B, 2>, gs: Tensor<B, 2>, f: &Factors<B>) -
         contrib.mul_scalar(f.alpha),
         IndexingUpdateOp::Add,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Kernel;
+
+    #[test]
+    fn display_is_the_configuration_name() {
+        for k in [Kernel::DenseMasked, Kernel::Gathered] {
+            assert_eq!(serde_json::to_string(&k).unwrap(), format!("\"{k}\""));
+        }
+    }
 }
