@@ -9,24 +9,16 @@ use anyhow::{bail, Context, Result};
 use burn::module::Module;
 use burn::nn::{DropoutConfig, Linear};
 use burn::tensor::backend::Backend;
-use burn::tensor::{Int, Tensor};
+use burn::tensor::Tensor;
 use tabs::flops::MapShape;
 use tabs::io::AdapterManifest;
 use tabs::{Adaptable, AdaptedLinear, AdapterSpec, InjectionReport, LayerGates, SpectralGates, TokenMask};
-use tabs_bert::{BertForSequenceClassification, BertInput, BertTokenizer};
+use tabs_bert::{BertForSequenceClassification, BertTokenizer};
 use tabs_deberta::tokenize::DebertaTokenizer;
-use tabs_deberta::{DebertaForSequenceClassification, DebertaInput};
+use tabs_deberta::DebertaForSequenceClassification;
 
 /// A padded batch for any backbone: ids `[b, T]`, attention mask `[b, T]` (1 = real token), token types `[b, T]`.
-#[derive(Debug, Clone)]
-pub struct EncoderInput<B: Backend> {
-    /// Token ids.
-    pub input_ids: Tensor<B, 2, Int>,
-    /// 1 for real tokens, 0 for padding.
-    pub attention_mask: Tensor<B, 2, Int>,
-    /// Segment ids.
-    pub token_type_ids: Option<Tensor<B, 2, Int>>,
-}
+pub use tabs_hf::EncoderInput;
 
 /// Logits `[b, labels]` with the gate decisions of every layer (empty without gated adapters).
 #[derive(Debug, Clone)]
@@ -159,11 +151,7 @@ impl<B: Backend> Backbone<B> {
     pub fn forward(&self, input: &EncoderInput<B>) -> BackboneOutput<B> {
         match self {
             Backbone::Deberta(m) => {
-                let out = m.forward(&DebertaInput {
-                    input_ids: input.input_ids.clone(),
-                    attention_mask: input.attention_mask.clone(),
-                    token_type_ids: input.token_type_ids.clone(),
-                });
+                let out = m.forward(input);
                 BackboneOutput {
                     logits: out.logits,
                     gates: out.encoder.gates,
@@ -171,11 +159,7 @@ impl<B: Backend> Backbone<B> {
                 }
             }
             Backbone::Bert(m) => {
-                let out = m.forward(&BertInput {
-                    input_ids: input.input_ids.clone(),
-                    attention_mask: input.attention_mask.clone(),
-                    token_type_ids: input.token_type_ids.clone(),
-                });
+                let out = m.forward(input);
                 BackboneOutput {
                     logits: out.logits,
                     gates: out.encoder.gates,

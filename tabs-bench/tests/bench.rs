@@ -286,8 +286,15 @@ fn peer_files_join_when_they_come_from_one_implementation() {
     assert_eq!(joined.command.lines().count(), 2);
     let r = ratios(&[row("frozen", 4096, 80.0, 82.0)], &joined.rows);
     assert_eq!((r[0].mean_ratio, r[0].p99_ratio), (2.0, 2.0));
-    let err = read_all(&[a, c.clone()]).unwrap_err().to_string();
+    let err = read_all(&[a.clone(), c.clone()]).unwrap_err().to_string();
     assert!(err.contains("c.json") && err.contains("4 threads"), "{err}");
+    // Another implementation string (e.g. no peft without LoRA rows) is kept beside the first, once.
+    let d = dir.path().join("d.json");
+    let mut other: PeerFile = tabs_bench::output::read_json(&a).unwrap();
+    other.implementation = "torch 2.15 + peft".into();
+    write_json(&d, &other).unwrap();
+    let joined = read_all(&[a.clone(), d.clone(), a.clone(), d]).unwrap().unwrap();
+    assert_eq!(joined.implementation, "torch 2.15 | torch 2.15 + peft");
     assert!(read_all(&[]).unwrap().is_none());
 }
 

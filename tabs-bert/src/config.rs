@@ -12,7 +12,9 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use serde_json::Value;
 
-pub use crate::activation::Activation;
+pub use tabs_hf::Activation;
+use tabs_hf::HfError;
+
 use crate::error::{BertError, Result};
 
 /// A validated BERT configuration.
@@ -74,7 +76,7 @@ struct Raw {
 impl BertConfig {
     /// Read and validate `config.json`.
     pub fn from_file(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).map_err(|source| BertError::Io {
+        let text = std::fs::read_to_string(path).map_err(|source| HfError::Io {
             path: path.to_path_buf(),
             source,
         })?;
@@ -83,20 +85,11 @@ impl BertConfig {
 
     /// Parse and validate a config's JSON text (`path` names it in errors).
     pub fn from_json(text: &str, path: &Path) -> Result<Self> {
-        let raw: Raw = serde_json::from_str(text).map_err(|e| BertError::Config {
-            path: path.to_path_buf(),
-            reason: e.to_string(),
-        })?;
-        let unsupported = |key: &str, value: String, reason: &str| BertError::Unsupported {
-            path: path.to_path_buf(),
-            key: key.into(),
-            value,
-            reason: reason.into(),
+        let raw: Raw = serde_json::from_str(text).map_err(|e| HfError::invalid_config(path, e.to_string()))?;
+        let unsupported = |key: &str, value: String, reason: &str| -> BertError {
+            HfError::unsupported(path, key, value, reason).into()
         };
-        let invalid = |reason: String| BertError::Config {
-            path: path.to_path_buf(),
-            reason,
-        };
+        let invalid = |reason: String| -> BertError { HfError::invalid_config(path, reason).into() };
         if let Some(t) = &raw.model_type {
             if !matches!(t.as_str(), "bert") {
                 return Err(unsupported(
@@ -130,7 +123,7 @@ impl BertConfig {
             unsupported(
                 "hidden_act",
                 format!("{act_name:?}"),
-                "expected gelu, gelu_new, gelu_pytorch_tanh, gelu_fast, relu, silu or swish",
+                "expected gelu, gelu_new, gelu_pytorch_tanh, gelu_fast, relu, tanh, silu or swish",
             )
         })?;
         let hidden_dropout_prob = raw.hidden_dropout_prob.unwrap_or(0.1);

@@ -3,7 +3,7 @@
 //! | concept | module |
 //! |---|---|
 //! | HF `config.json` (`BertConfig` defaults, unsupported options are errors) | [`config`] |
-//! | activations (`gelu` = erf GELU, `gelu_new`, `relu`, `silu`) | [`activation`] |
+//! | activations (`gelu` = erf GELU, `gelu_new`, `relu`, `tanh`, `silu`), shared with `tabs-deberta` | [`tabs_hf::Activation`] |
 //! | checkpoint files (safetensors, pytorch_model.bin) | [`loader`] |
 //! | parameters from a checkpoint (with or without `bert.`) or HF's initialisation | [`weights`] |
 //! | embeddings: LN(word + position + token type) | [`embedding`] |
@@ -17,7 +17,6 @@
 //! treat both backbones alike. See `README.md` for the parity numbers and commands.
 #![warn(missing_docs)]
 
-pub mod activation;
 pub mod adapters;
 pub mod attention;
 pub mod config;
@@ -34,5 +33,6 @@ pub use config::BertConfig;
 pub use error::{BertError, Result};
 pub use model::{BertForSequenceClassification, BertInput, BertModel, BertOutput, ClassifierOutput};
 pub use tabs::inject::{AdapterSpec, InjectionReport};
+pub use tabs_hf::HfError;
 pub use tokenize::{BertTokenizer, Padding, Truncation};
 pub use weights::LoadReport;

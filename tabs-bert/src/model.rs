@@ -21,16 +21,9 @@ use crate::error::{BertError, Result};
 use crate::loader;
 use crate::weights::{IfMissing, LoadReport, Weights};
 
-/// A batch of inputs: ids `[b, T]`, attention mask `[b, T]` (1 = real token), optional token types `[b, T]`.
-#[derive(Debug, Clone)]
-pub struct BertInput<B: Backend> {
-    /// Token ids.
-    pub input_ids: Tensor<B, 2, Int>,
-    /// 1 for real tokens, 0 for padding.
-    pub attention_mask: Tensor<B, 2, Int>,
-    /// Segment ids (0 when absent, as HF's buffered zeros).
-    pub token_type_ids: Option<Tensor<B, 2, Int>>,
-}
+/// A batch of inputs: ids `[b, T]`, attention mask `[b, T]` (1 = real token), optional token types `[b, T]`
+/// (the one input type of every tabs encoder).
+pub type BertInput<B> = tabs_hf::EncoderInput<B>;
 
 /// The encoder's outputs.
 #[derive(Debug, Clone)]

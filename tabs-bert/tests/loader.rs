@@ -6,7 +6,7 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use common::{batch, fixture, Cpu};
-use tabs_bert::{BertConfig, BertError, BertForSequenceClassification};
+use tabs_bert::{BertConfig, BertError, BertForSequenceClassification, HfError};
 
 /// A copy of a fixture folder whose config.json is edited by `edit`.
 fn with_config(case: &str, name: &str, edit: impl Fn(&mut serde_json::Value)) -> PathBuf {
@@ -34,7 +34,7 @@ fn missing_keys_are_named_together() {
     // Three layers in the config, two in the file: the 16 tensors of layer 2 are all named.
     let dir = with_config("seqcls", "missing", |c| c["num_hidden_layers"] = 3.into());
     match load(&dir) {
-        Err(BertError::MissingKeys { keys, .. }) => {
+        Err(BertError::Checkpoint(HfError::MissingKeys { keys, .. })) => {
             assert_eq!(keys.len(), 16, "{keys:?}");
             assert!(keys.contains(&"encoder.layer.2.attention.self.query.weight".to_string()));
             assert!(keys.contains(&"encoder.layer.2.output.LayerNorm.bias".to_string()));
@@ -49,7 +49,7 @@ fn shape_mismatches_name_key_expected_and_found() {
     let dir = with_config("seqcls", "shape", |c| c["intermediate_size"] = 40.into());
     let err = load(&dir).unwrap_err();
     match &err {
-        BertError::ShapeMismatch { mismatches, .. } => {
+        BertError::Checkpoint(HfError::ShapeMismatch { mismatches, .. }) => {
             // Per layer: intermediate weight + bias, output weight.
             assert_eq!(mismatches.len(), 6, "{err}");
             assert!(mismatches.contains(&(
@@ -68,12 +68,19 @@ fn unsupported_options_and_bad_inputs_are_errors() {
     let dir = with_config("seqcls", "relpos", |c| {
         c["position_embedding_type"] = "relative_key".into()
     });
-    assert!(matches!(load(&dir), Err(BertError::Unsupported { ref key, .. }) if key == "position_embedding_type"));
+    assert!(
+        matches!(load(&dir), Err(BertError::Checkpoint(HfError::Unsupported { ref key, .. })) if key == "position_embedding_type")
+    );
     let _ = std::fs::remove_dir_all(dir);
     let dir = with_config("seqcls", "act", |c| c["hidden_act"] = "mish".into());
-    assert!(matches!(load(&dir), Err(BertError::Unsupported { ref key, .. }) if key == "hidden_act"));
+    assert!(
+        matches!(load(&dir), Err(BertError::Checkpoint(HfError::Unsupported { ref key, .. })) if key == "hidden_act")
+    );
     let _ = std::fs::remove_dir_all(dir);
-    assert!(matches!(load(&fixture("bert")), Err(BertError::Io { .. })));
+    assert!(matches!(
+        load(&fixture("bert")),
+        Err(BertError::Checkpoint(HfError::Io { .. }))
+    ));
 
     let mut c = BertConfig::minilm_l6();
     c.vocab_size = 50;

@@ -12,35 +12,11 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use serde_json::Value;
 
+use tabs_hf::HfError;
+
 use crate::error::{DebertaError, Result};
 
-/// Activation functions of `hidden_act` / `pooler_hidden_act`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Activation {
-    /// Exact GELU, x·Φ(x) (`gelu`).
-    Gelu,
-    /// tanh-approximate GELU (`gelu_new`, `gelu_pytorch_tanh`, `gelu_fast`).
-    GeluTanh,
-    /// ReLU.
-    Relu,
-    /// tanh.
-    Tanh,
-    /// SiLU / swish.
-    Silu,
-}
-
-impl Activation {
-    fn parse(name: &str) -> Option<Self> {
-        Some(match name {
-            "gelu" => Activation::Gelu,
-            "gelu_new" | "gelu_pytorch_tanh" | "gelu_fast" => Activation::GeluTanh,
-            "relu" => Activation::Relu,
-            "tanh" => Activation::Tanh,
-            "silu" | "swish" => Activation::Silu,
-            _ => return None,
-        })
-    }
-}
+pub use tabs_hf::Activation;
 
 /// A validated DeBERTa-v2/v3 configuration.
 #[derive(Debug, Clone, PartialEq)]
@@ -140,7 +116,7 @@ struct Raw {
 impl DebertaConfig {
     /// Read and validate `config.json`.
     pub fn from_file(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).map_err(|source| DebertaError::Io {
+        let text = std::fs::read_to_string(path).map_err(|source| HfError::Io {
             path: path.to_path_buf(),
             source,
         })?;
@@ -149,25 +125,15 @@ impl DebertaConfig {
 
     /// Parse and validate config JSON (`path` is only used in messages).
     pub fn from_json(text: &str, path: &Path) -> Result<Self> {
-        let raw: Raw = serde_json::from_str(text).map_err(|e| DebertaError::Config {
-            path: path.to_path_buf(),
-            reason: e.to_string(),
-        })?;
+        let raw: Raw = serde_json::from_str(text).map_err(|e| HfError::invalid_config(path, e.to_string()))?;
         Self::from_raw(raw, path)
     }
 
     fn from_raw(raw: Raw, path: &Path) -> Result<Self> {
-        let p = path.to_path_buf();
-        let unsupported = |key: &str, value: String, reason: &str| DebertaError::Unsupported {
-            path: p.clone(),
-            key: key.into(),
-            value,
-            reason: reason.into(),
+        let unsupported = |key: &str, value: String, reason: &str| -> DebertaError {
+            HfError::unsupported(path, key, value, reason).into()
         };
-        let invalid = |reason: String| DebertaError::Config {
-            path: p.clone(),
-            reason,
-        };
+        let invalid = |reason: String| -> DebertaError { HfError::invalid_config(path, reason).into() };
         if let Some(mt) = &raw.model_type {
             if mt != "deberta-v2" && mt != "deberta-v3" {
                 return Err(unsupported(

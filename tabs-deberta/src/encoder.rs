@@ -7,7 +7,6 @@ use burn::tensor::backend::Backend;
 use burn::tensor::{Bool, Int, Tensor, TensorData};
 use tabs::{AdaptedLinear, LayerGates, SpectralGates, TokenMask};
 
-use crate::activation;
 use crate::attention::{Attention, RelativeContext};
 use crate::config::{Activation, DebertaConfig};
 use crate::error::Result;
@@ -70,7 +69,7 @@ impl<B: Backend> Layer<B> {
         rel: Option<&RelativeContext<B>>,
     ) -> Tensor<B, 3> {
         let a = self.attention.forward(x, gates, key_mask, rel);
-        let h = activation::apply(self.act, self.intermediate.forward(a.clone(), gates));
+        let h = self.act.apply(self.intermediate.forward(a.clone(), gates));
         let out = self.dropout.forward(self.output_dense.forward(h, gates));
         self.output_norm.forward(out + a)
     }

@@ -15,7 +15,6 @@
 //! | JSON batches in and out of a forward pass (`deberta-forward`) | [`forward_io`] |
 #![warn(missing_docs)]
 
-pub mod activation;
 pub mod adapters;
 pub mod attention;
 pub mod config;
@@ -33,4 +32,5 @@ pub use adapters::{AdapterSpec, InjectionReport, DEFAULT_TARGETS};
 pub use config::DebertaConfig;
 pub use error::{DebertaError, Result};
 pub use model::{ClassifierOutput, DebertaForSequenceClassification, DebertaInput, DebertaModel, DebertaOutput};
+pub use tabs_hf::HfError;
 pub use weights::LoadReport;

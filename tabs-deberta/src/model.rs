@@ -10,7 +10,6 @@ use burn::tensor::backend::Backend;
 use burn::tensor::{Int, Tensor};
 use tabs::{LayerGates, SpectralGates, TokenMask};
 
-use crate::activation;
 use crate::config::{Activation, DebertaConfig};
 use crate::embedding::Embeddings;
 use crate::encoder::Encoder;
@@ -18,16 +17,9 @@ use crate::error::{DebertaError, Result};
 use crate::loader;
 use crate::weights::{IfMissing, LoadReport, Weights};
 
-/// A batch of inputs: ids `[b, T]`, attention mask `[b, T]` (1 = real token), optional token types `[b, T]`.
-#[derive(Debug, Clone)]
-pub struct DebertaInput<B: Backend> {
-    /// Token ids.
-    pub input_ids: Tensor<B, 2, Int>,
-    /// 1 for real tokens, 0 for padding.
-    pub attention_mask: Tensor<B, 2, Int>,
-    /// Segment ids (0 when absent).
-    pub token_type_ids: Option<Tensor<B, 2, Int>>,
-}
+/// A batch of inputs: ids `[b, T]`, attention mask `[b, T]` (1 = real token), optional token types `[b, T]`
+/// (the one input type of every tabs encoder).
+pub type DebertaInput<B> = tabs_hf::EncoderInput<B>;
 
 /// The encoder's outputs.
 #[derive(Debug, Clone)]
@@ -252,7 +244,9 @@ impl<B: Backend> DebertaForSequenceClassification<B> {
         let encoder = self.deberta.forward(input);
         let [b, _, d] = encoder.last_hidden_state.dims();
         let first = encoder.last_hidden_state.clone().slice([0..b, 0..1]).reshape([b, d]);
-        let pooled = activation::apply(self.pooler_act, self.pooler.forward(self.pooler_dropout.forward(first)));
+        let pooled = self
+            .pooler_act
+            .apply(self.pooler.forward(self.pooler_dropout.forward(first)));
         let logits = self.classifier.forward(self.dropout.forward(pooled));
         ClassifierOutput { logits, encoder }
     }

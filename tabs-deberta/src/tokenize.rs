@@ -39,7 +39,7 @@
 //! that NFKC changes, e.g. `ﬁ`, `Ａ`, `①`, `…` or a no-break space; on other text the ids are the same.
 
 use std::collections::HashSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use tokenizers::decoders::DecoderWrapper;
 use tokenizers::models::unigram::Unigram;
@@ -49,177 +49,20 @@ use tokenizers::pre_tokenizers::metaspace::{Metaspace, PrependScheme};
 use tokenizers::pre_tokenizers::sequence::Sequence as PreTokenizerSequence;
 use tokenizers::pre_tokenizers::PreTokenizerWrapper;
 use tokenizers::processors::template::TemplateProcessing;
-use tokenizers::utils::padding::{pad_encodings, PaddingDirection, PaddingParams, PaddingStrategy};
-use tokenizers::utils::truncation::{truncate_encodings, TruncationDirection, TruncationParams, TruncationStrategy};
-use tokenizers::{AddedToken, PostProcessor, Tokenizer};
+use tokenizers::{AddedToken, Tokenizer};
+
+use tabs_hf::text::{self, encode_error, parse_error, pipeline_from_json, read, special_id};
+pub use tabs_hf::text::{
+    BatchEncoding, Encoding, Padding, TokenizeError, Truncation, CLS_TOKEN, PAD_TOKEN, SEP_TOKEN, UNK_TOKEN,
+};
 
 pub use spm::{PieceType, SentencePiece, SentencePieceModel};
 
-/// The padding token.
-pub const PAD_TOKEN: &str = "[PAD]";
-/// The classification token that starts every sequence.
-pub const CLS_TOKEN: &str = "[CLS]";
-/// The separator token that ends each text.
-pub const SEP_TOKEN: &str = "[SEP]";
-/// The unknown token.
-pub const UNK_TOKEN: &str = "[UNK]";
 /// The mask token of masked language modelling.
 pub const MASK_TOKEN: &str = "[MASK]";
 
 /// The word-boundary marker of SentencePiece.
 const METASPACE: char = '▁';
-
-/// Everything that can go wrong when loading a tokenizer or encoding text.
-#[derive(Debug, thiserror::Error)]
-pub enum TokenizeError {
-    /// A file could not be read.
-    #[error("cannot read {path}")]
-    Io {
-        /// The file.
-        path: PathBuf,
-        /// The underlying error.
-        #[source]
-        source: std::io::Error,
-    },
-    /// A file was read but is not what was expected.
-    #[error("cannot parse {path}: {reason}")]
-    Parse {
-        /// The file.
-        path: PathBuf,
-        /// What was expected and what was found.
-        reason: String,
-    },
-    /// A tokenizer file's extension is neither `.model` nor `.json`.
-    #[error("{path}: expected a SentencePiece `.model` or a HuggingFace `tokenizer.json` (`.json`) file")]
-    UnsupportedFile {
-        /// The file.
-        path: PathBuf,
-    },
-    /// A directory holds no tokenizer file.
-    #[error("{dir}: expected `spm.model` or `tokenizer.json` in this directory, found neither")]
-    NotFound {
-        /// The directory.
-        dir: PathBuf,
-    },
-    /// A special token of DeBERTa is missing from the vocabulary.
-    #[error("{path}: expected the special token {token} in the vocabulary")]
-    MissingSpecialToken {
-        /// The file.
-        path: PathBuf,
-        /// The missing token.
-        token: &'static str,
-    },
-    /// `encode_batch` got a different number of second texts than texts.
-    #[error("expected one second text per text: {texts} texts but {pairs} second texts")]
-    PairCountMismatch {
-        /// Number of texts.
-        texts: usize,
-        /// Number of second texts.
-        pairs: usize,
-    },
-    /// `max_length` cannot even hold the special tokens.
-    #[error("max_length {max_length} is too small: the special tokens alone take {special_tokens}")]
-    MaxLengthTooSmall {
-        /// The requested maximum length.
-        max_length: usize,
-        /// Number of special tokens the template adds.
-        special_tokens: usize,
-    },
-    /// `decode` got an id outside the vocabulary.
-    #[error("token id {id} is outside the vocabulary (expected an id below {vocab_size})")]
-    UnknownId {
-        /// The id.
-        id: u32,
-        /// Number of ids in the vocabulary, added tokens included.
-        vocab_size: usize,
-    },
-    /// The `tokenizers` pipeline reported an error while encoding or decoding.
-    #[error("tokenization failed: {reason}")]
-    Encode {
-        /// The error of the pipeline.
-        reason: String,
-    },
-}
-
-/// How to shorten encodings that are too long.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Truncation {
-    /// Keep everything (transformers' `truncation=False`).
-    #[default]
-    None,
-    /// Remove tokens from the end of the longer text, one at a time, until the encoding, special tokens
-    /// included, has at most `max_length` tokens (transformers' `truncation=True, max_length=N`).
-    LongestFirst {
-        /// Maximum number of tokens, special tokens included.
-        max_length: usize,
-    },
-}
-
-/// How to pad the encodings of a batch (always on the right, with `[PAD]`, token type 0, attention 0).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Padding {
-    /// No padding (transformers' `padding=False`).
-    #[default]
-    None,
-    /// Pad to the longest encoding of the batch (`padding="longest"`).
-    Longest,
-    /// Pad to this length (`padding="max_length", max_length=N`); longer encodings are left as they are.
-    MaxLength(usize),
-}
-
-/// The model inputs for one text or one pair of texts.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Encoding {
-    /// Token ids, special tokens included.
-    pub input_ids: Vec<u32>,
-    /// 0 for the first text and its special tokens, 1 for the second text and its closing `[SEP]`.
-    pub token_type_ids: Vec<u32>,
-    /// 1 for real tokens, 0 for padding.
-    pub attention_mask: Vec<u32>,
-}
-
-impl Encoding {
-    /// Number of tokens.
-    pub fn len(&self) -> usize {
-        self.input_ids.len()
-    }
-
-    /// Whether there are no tokens.
-    pub fn is_empty(&self) -> bool {
-        self.input_ids.is_empty()
-    }
-
-    fn from_hf(encoding: &tokenizers::Encoding) -> Self {
-        Self {
-            input_ids: encoding.get_ids().to_vec(),
-            token_type_ids: encoding.get_type_ids().to_vec(),
-            attention_mask: encoding.get_attention_mask().to_vec(),
-        }
-    }
-}
-
-/// The model inputs for a batch, one row per text (or pair).
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct BatchEncoding {
-    /// Token ids per row.
-    pub input_ids: Vec<Vec<u32>>,
-    /// Token type ids per row.
-    pub token_type_ids: Vec<Vec<u32>>,
-    /// Attention mask per row.
-    pub attention_mask: Vec<Vec<u32>>,
-}
-
-impl BatchEncoding {
-    /// Number of rows.
-    pub fn len(&self) -> usize {
-        self.input_ids.len()
-    }
-
-    /// Whether the batch has no rows.
-    pub fn is_empty(&self) -> bool {
-        self.input_ids.is_empty()
-    }
-}
 
 /// Ids of DeBERTa's special tokens.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -269,17 +112,7 @@ impl DebertaTokenizer {
         // The charsmap is checked before `tokenizers` builds the pipeline: building already normalises the
         // `normalized` added tokens, which would index a damaged charsmap out of bounds.
         charsmap::check_tokenizer_json(&bytes).map_err(|reason| parse_error(path, reason))?;
-        let mut inner = Tokenizer::from_bytes(&bytes).map_err(|e| parse_error(path, e.to_string()))?;
-        inner
-            .with_truncation(None)
-            .map_err(|e| parse_error(path, format!("cannot switch truncation off: {e}")))?;
-        inner.with_padding(None);
-        if inner.get_post_processor().is_none() {
-            return Err(parse_error(
-                path,
-                "expected a post_processor adding [CLS] and [SEP], found none".to_string(),
-            ));
-        }
+        let inner = pipeline_from_json(&bytes, path)?;
         Self::from_inner(inner, path)
     }
 
@@ -306,16 +139,17 @@ impl DebertaTokenizer {
         if json_path.is_file() {
             return Self::from_tokenizer_json(&json_path);
         }
-        Err(TokenizeError::NotFound { dir: dir.to_path_buf() })
+        Err(TokenizeError::NotFound {
+            dir: dir.to_path_buf(),
+            expected: "`spm.model` or `tokenizer.json`",
+        })
     }
 
     /// Encodes one text, or a pair of texts, like transformers' `tokenizer(text, pair, truncation=...)`.
     ///
     /// As in transformers, an empty second text (`Some("")`) counts as no second text.
     pub fn encode(&self, text: &str, pair: Option<&str>, truncation: Truncation) -> Result<Encoding, TokenizeError> {
-        let pair = pair.filter(|p| !p.is_empty());
-        let encoding = self.encode_one(text, pair, truncation)?;
-        Ok(Encoding::from_hf(&encoding))
+        text::encode(&self.inner, text, pair, truncation)
     }
 
     /// Encodes a batch of texts (or of pairs, `pairs[i]` going with `texts[i]`), like transformers'
@@ -328,43 +162,7 @@ impl DebertaTokenizer {
         truncation: Truncation,
         padding: Padding,
     ) -> Result<BatchEncoding, TokenizeError> {
-        if let Some(pairs) = pairs {
-            if pairs.len() != texts.len() {
-                return Err(TokenizeError::PairCountMismatch {
-                    texts: texts.len(),
-                    pairs: pairs.len(),
-                });
-            }
-        }
-        let mut encodings = texts
-            .iter()
-            .enumerate()
-            .map(|(i, text)| self.encode_one(text, pairs.map(|p| p[i]), truncation))
-            .collect::<Result<Vec<_>, _>>()?;
-        let strategy = match padding {
-            Padding::None => None,
-            Padding::Longest => Some(PaddingStrategy::BatchLongest),
-            Padding::MaxLength(length) => Some(PaddingStrategy::Fixed(length)),
-        };
-        if let Some(strategy) = strategy {
-            let params = PaddingParams {
-                strategy,
-                direction: PaddingDirection::Right,
-                pad_to_multiple_of: None,
-                pad_id: self.special.pad,
-                pad_type_id: 0,
-                pad_token: PAD_TOKEN.to_string(),
-            };
-            pad_encodings(&mut encodings, &params).map_err(encode_error)?;
-        }
-        let mut batch = BatchEncoding::default();
-        for encoding in &encodings {
-            let row = Encoding::from_hf(encoding);
-            batch.input_ids.push(row.input_ids);
-            batch.token_type_ids.push(row.token_type_ids);
-            batch.attention_mask.push(row.attention_mask);
-        }
-        Ok(batch)
+        text::encode_batch(&self.inner, self.special.pad, texts, pairs, truncation, padding)
     }
 
     /// Turns ids back into text, like transformers'
@@ -435,14 +233,7 @@ impl DebertaTokenizer {
     }
 
     fn from_inner(inner: Tokenizer, path: &Path) -> Result<Self, TokenizeError> {
-        let id = |token: &'static str| {
-            inner
-                .token_to_id(token)
-                .ok_or_else(|| TokenizeError::MissingSpecialToken {
-                    path: path.to_path_buf(),
-                    token,
-                })
-        };
+        let id = |token: &'static str| special_id(&inner, path, token);
         let special = SpecialIds {
             pad: id(PAD_TOKEN)?,
             cls: id(CLS_TOKEN)?,
@@ -451,46 +242,6 @@ impl DebertaTokenizer {
             mask: id(MASK_TOKEN)?,
         };
         Ok(Self { inner, special })
-    }
-
-    /// Encodes without the empty-pair rule of single calls: the texts without special tokens, then the truncation
-    /// of `TokenizerImpl::post_process` (longest first, `max_length` minus the template's special tokens), then
-    /// the `[CLS]`/`[SEP]` template.
-    fn encode_one(
-        &self,
-        text: &str,
-        pair: Option<&str>,
-        truncation: Truncation,
-    ) -> Result<tokenizers::Encoding, TokenizeError> {
-        let first = self.inner.encode_fast(text, false).map_err(encode_error)?;
-        let second = pair
-            .map(|p| self.inner.encode_fast(p, false))
-            .transpose()
-            .map_err(encode_error)?;
-        let processor = self.inner.get_post_processor();
-        let (first, second) = match truncation {
-            Truncation::None => (first, second),
-            Truncation::LongestFirst { max_length } => {
-                let special_tokens = processor.map_or(0, |p| p.added_tokens(second.is_some()));
-                let Some(budget) = max_length.checked_sub(special_tokens) else {
-                    return Err(TokenizeError::MaxLengthTooSmall {
-                        max_length,
-                        special_tokens,
-                    });
-                };
-                let params = TruncationParams {
-                    direction: TruncationDirection::Right,
-                    max_length: budget,
-                    strategy: TruncationStrategy::LongestFirst,
-                    stride: 0,
-                };
-                truncate_encodings(first, second, &params).map_err(encode_error)?
-            }
-        };
-        match processor {
-            Some(processor) => processor.process(first, second, true).map_err(encode_error),
-            None => Ok(tokenizers::Encoding::merge(std::iter::once(first).chain(second), false)),
-        }
     }
 }
 
@@ -577,26 +328,6 @@ fn pipeline_from_spm(model: &SentencePieceModel) -> Result<Tokenizer, String> {
         .map_err(|e| format!("cannot build the [CLS]/[SEP] template: {e}"))?;
     tokenizer.with_post_processor(Some(template));
     Ok(tokenizer)
-}
-
-fn read(path: &Path) -> Result<Vec<u8>, TokenizeError> {
-    std::fs::read(path).map_err(|source| TokenizeError::Io {
-        path: path.to_path_buf(),
-        source,
-    })
-}
-
-fn parse_error(path: &Path, reason: String) -> TokenizeError {
-    TokenizeError::Parse {
-        path: path.to_path_buf(),
-        reason,
-    }
-}
-
-fn encode_error(error: impl std::fmt::Display) -> TokenizeError {
-    TokenizeError::Encode {
-        reason: error.to_string(),
-    }
 }
 
 /// A minimal reader of the SentencePiece `ModelProto` (protobuf) of `spm.model`: the pieces, the trainer fields

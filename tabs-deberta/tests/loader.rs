@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use burn::backend::NdArray;
 use tabs_deberta::weights::Weights;
-use tabs_deberta::{loader, DebertaConfig, DebertaError, DebertaForSequenceClassification};
+use tabs_deberta::{loader, DebertaConfig, DebertaError, DebertaForSequenceClassification, HfError};
 
 type B = NdArray<f32>;
 
@@ -32,7 +32,7 @@ fn missing_encoder_keys_are_named() {
     tensors.remove("deberta.encoder.layer.1.attention.self.key_proj.weight");
     tensors.remove("deberta.encoder.rel_embeddings.weight");
     match build(&config, &path, tensors) {
-        Err(DebertaError::MissingKeys { keys, path: p }) => {
+        Err(DebertaError::Checkpoint(HfError::MissingKeys { keys, path: p })) => {
             assert_eq!(p, path);
             assert!(
                 keys.contains(&"encoder.layer.1.attention.self.key_proj.weight".to_string()),
@@ -51,7 +51,7 @@ fn shape_mismatch_names_key_expected_and_found() {
     config.intermediate_size = 48; // the checkpoint has 64
     let err = build(&config, &path, tensors).unwrap_err();
     match &err {
-        DebertaError::ShapeMismatch { mismatches, .. } => {
+        DebertaError::Checkpoint(HfError::ShapeMismatch { mismatches, .. }) => {
             let (k, e, f) = &mismatches[0];
             assert_eq!(k, "deberta.encoder.layer.0.intermediate.dense.weight");
             assert_eq!((e.as_slice(), f.as_slice()), (&[48, 32][..], &[64, 32][..]));
@@ -81,13 +81,17 @@ fn damaged_and_absent_files() {
     // Config but no weights.
     std::fs::copy(fixture("v3_buckets").join("config.json"), tmp.join("config.json")).unwrap();
     let e = DebertaForSequenceClassification::<B>::from_pretrained(&tmp, None, 0, &Default::default()).unwrap_err();
-    assert!(matches!(e, DebertaError::NoCheckpoint { .. }), "{e}");
+    assert!(
+        matches!(e, DebertaError::Checkpoint(HfError::NoCheckpoint { .. })),
+        "{e}"
+    );
     // Truncated safetensors.
     let bytes = std::fs::read(fixture("v3_buckets").join("model.safetensors")).unwrap();
     std::fs::write(tmp.join("model.safetensors"), &bytes[..bytes.len() / 3]).unwrap();
     let e = DebertaForSequenceClassification::<B>::from_pretrained(&tmp, None, 0, &Default::default()).unwrap_err();
     assert!(
-        matches!(e, DebertaError::Checkpoint { .. }) && e.to_string().contains("model.safetensors"),
+        matches!(e, DebertaError::Checkpoint(HfError::Checkpoint { .. }))
+            && e.to_string().contains("model.safetensors"),
         "{e}"
     );
     // Garbage pytorch_model.bin.
@@ -95,7 +99,8 @@ fn damaged_and_absent_files() {
     std::fs::write(tmp.join("pytorch_model.bin"), b"this is not a pickle").unwrap();
     let e = DebertaForSequenceClassification::<B>::from_pretrained(&tmp, None, 0, &Default::default()).unwrap_err();
     assert!(
-        matches!(e, DebertaError::Checkpoint { .. }) && e.to_string().contains("pytorch_model.bin"),
+        matches!(e, DebertaError::Checkpoint(HfError::Checkpoint { .. }))
+            && e.to_string().contains("pytorch_model.bin"),
         "{e}"
     );
     let _ = std::fs::remove_dir_all(&tmp);

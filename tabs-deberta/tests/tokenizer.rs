@@ -463,7 +463,10 @@ fn from_file_and_from_dir_pick_the_loader() {
     }
     let empty = temp_dir("emptydir");
     match DebertaTokenizer::from_dir(&empty) {
-        Err(TokenizeError::NotFound { dir }) => assert_eq!(dir, empty),
+        Err(TokenizeError::NotFound { dir, expected }) => {
+            assert_eq!(dir, empty);
+            assert!(expected.contains("spm.model"), "{expected}");
+        }
         other => panic!("expected NotFound, got {other:?}"),
     }
     let other = empty.join("vocab.txt");

@@ -1,8 +1,8 @@
 //! Typed errors of checkpoint reading.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-/// What can go wrong reading a checkpoint folder or building parameters from it.
+/// What can go wrong reading a checkpoint folder (`config.json`, weights) or building parameters from it.
 #[derive(Debug, thiserror::Error)]
 pub enum HfError {
     /// A file could not be read.
@@ -13,6 +13,26 @@ pub enum HfError {
         /// The OS error.
         #[source]
         source: std::io::Error,
+    },
+    /// `config.json` is not valid JSON of the expected shape, or a value is out of range.
+    #[error("{path}: invalid config: {reason}")]
+    Config {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A config option the model crate does not support.
+    #[error("{path}: unsupported config `{key}` = {value}: {reason}")]
+    Unsupported {
+        /// The file.
+        path: PathBuf,
+        /// The key.
+        key: String,
+        /// Its value.
+        value: String,
+        /// Why.
+        reason: String,
     },
     /// A checkpoint file is malformed.
     #[error("{path}: invalid checkpoint: {reason}")]
@@ -44,6 +64,26 @@ pub enum HfError {
         /// (key, expected, found) for each mismatch.
         mismatches: Vec<(String, Vec<usize>, Vec<usize>)>,
     },
+}
+
+impl HfError {
+    /// A [`HfError::Config`]: config `path` is invalid for `reason`.
+    pub fn invalid_config(path: &Path, reason: impl Into<String>) -> Self {
+        HfError::Config {
+            path: path.to_path_buf(),
+            reason: reason.into(),
+        }
+    }
+
+    /// A [`HfError::Unsupported`]: `key` = `value` of config `path` is not supported, for `reason`.
+    pub fn unsupported(path: &Path, key: &str, value: impl Into<String>, reason: &str) -> Self {
+        HfError::Unsupported {
+            path: path.to_path_buf(),
+            key: key.into(),
+            value: value.into(),
+            reason: reason.into(),
+        }
+    }
 }
 
 /// Result alias of the crate.
