@@ -11,9 +11,10 @@
 //! | [`sim`] | gate decisions from a stated logit distribution, through `tabs`' own gate code |
 //! | [`lengths`] | length mixes (uniform + log-uniform 1..4096; a GLUE-like mix for latency) |
 //! | [`budget`] | violations and worst r/B over many random inputs, per method |
-//! | [`flops`] | realised adapter + controller FLOPs vs length against the guarantee B(T)·cost |
+//! | [`flops`] | realised adapter + controller FLOPs vs length against the guarantee B(T)·cost (simulated or trained gates) |
 //! | [`latency`] | per-sequence forward latency of a base-size DeBERTa, per method and length |
-//! | [`peer`] | the PyTorch peer's JSON (`scripts/torch_bench.py`) and ours/peer ratios |
+//! | [`peer`] | the PyTorch peer's JSON (`scripts/torch_bench.py`, several files joined) and ours/peer ratios |
+//! | [`trained`] | a trained run read back (DeBERTa or BERT, GLUE or CSV) and windows of its dev texts |
 //! | [`ranks`] | per-token rank histograms of a trained adapter and the tokens that get high rank |
 //! | [`plot`] | SVG line charts (plotters, no system fonts) |
 //! | [`report`] | one Markdown page from the latest results |
