@@ -27,7 +27,7 @@ use tabs::flops::{self, LayerCost};
 use tabs::stats::token_ranks;
 use tabs::{GatingConfig, Kernel};
 use tabs_experiments::backbone::LayerShape;
-use tabs_experiments::batch::make_batch;
+use tabs_experiments::batch::{make_batch, Encoded};
 use tabs_experiments::method::AdapterHyper;
 
 use crate::methods::BenchMethod;
@@ -271,8 +271,14 @@ pub fn run_trained<B: Backend>(
     anyhow::ensure!(!src.runs.is_empty(), "--run: give at least one run folder");
     let mut out: Option<TrainedFlops> = None;
     let mut methods = Vec::new();
+    // Same checkpoint (tokenizer) and data for every run: the windows' source texts are encoded once.
+    let mut texts: Option<Vec<Encoded>> = None;
     for dir in &src.runs {
         let run = TrainedRun::<B>::load(dir, &src.model, &src.data, device)?;
+        if texts.is_none() {
+            texts = Some(run.encode_dev(1 << 20, None)?); // no truncation in practice
+        }
+        let texts = texts.as_deref().expect("encoded above");
         let hyper = run.cfg.adapter;
         if let Some(first) = &out {
             anyhow::ensure!(
@@ -292,7 +298,7 @@ pub fn run_trained<B: Backend>(
             run.cfg.method
         );
         methods.push(run.cfg.method);
-        let (points, skipped) = measure(&run, lengths, samples, src.batch, device, &mut progress)?;
+        let (points, skipped) = measure(&run, texts, lengths, samples, src.batch, device, &mut progress)?;
         let o = out.get_or_insert_with(|| TrainedFlops {
             points: Vec::new(),
             hyper,
@@ -307,13 +313,13 @@ pub fn run_trained<B: Backend>(
 /// One trained run's points, and the lengths it could not measure.
 fn measure<B: Backend>(
     run: &TrainedRun<B>,
+    texts: &[Encoded],
     lengths: &[usize],
     samples: usize,
     batch: usize,
     device: &B::Device,
     progress: &mut impl FnMut(&str),
 ) -> Result<(Vec<FlopPoint>, Vec<String>)> {
-    let texts = run.encode_dev(1 << 20)?; // no truncation in practice
     let limit = run.model.max_positions();
     let mut kernels = vec![run.kernel];
     if run.kernel != Kernel::Gathered {
@@ -333,7 +339,7 @@ fn measure<B: Backend>(
             skipped.push(format!("T = {t}: longer than the encoder's {max} positions"));
             continue;
         }
-        let inputs = windows(&texts, t, samples);
+        let inputs = windows(texts, t, samples);
         if inputs.is_empty() {
             skipped.push(format!("T = {t}: the dev texts hold fewer than {} tokens", t - 2));
             continue;

@@ -620,16 +620,7 @@ fn flops_ratio_chart(path: &Path, args: &FlopArgs, points: &[FlopPoint]) -> Resu
             dashed: false,
         })
         .collect();
-    let xs: Vec<f64> = points.iter().map(|p| p.length as f64).collect();
-    let (lo, hi) = (
-        xs.iter().copied().fold(f64::INFINITY, f64::min),
-        xs.iter().copied().fold(0.0, f64::max),
-    );
-    series.push(Series {
-        name: "guarantee B(T)·cost".into(),
-        points: vec![(lo, 1.0), (hi, 1.0)],
-        dashed: true,
-    });
+    series.push(unit_line("guarantee B(T)·cost", points.iter().map(|p| p.length as f64)));
     line_chart(
         path,
         &Chart {
@@ -684,19 +675,10 @@ fn write_budget(dir: &Path, record: RunRecord, args: BudgetArgs, rows: Vec<Budge
             dashed: false,
         })
         .collect();
-    let xs: Vec<f64> = rows
-        .iter()
-        .flat_map(|r| r.by_length.iter().map(|b| b.lo as f64))
-        .collect();
-    let (lo, hi) = (
-        xs.iter().copied().fold(f64::INFINITY, f64::min),
-        xs.iter().copied().fold(0.0, f64::max),
-    );
-    series.push(Series {
-        name: "budget r = B".into(),
-        points: vec![(lo, 1.0), (hi, 1.0)],
-        dashed: true,
-    });
+    series.push(unit_line(
+        "budget r = B",
+        rows.iter().flat_map(|r| r.by_length.iter().map(|b| b.lo as f64)),
+    ));
     line_chart(
         &file_in(dir, "budget.svg")?,
         &Chart {
@@ -784,6 +766,16 @@ fn write_ranks(dir: &Path, record: RunRecord, args: RanksArgs, r: RanksResult) -
     )?;
     println!("wrote {}/ranks.{{json,csv,svg}}", dir.display());
     Ok(())
+}
+
+/// A dashed reference line at y = 1 across the x range of `xs` (a ratio chart's bound).
+fn unit_line(name: &str, xs: impl Iterator<Item = f64>) -> Series {
+    let (lo, hi) = xs.fold((f64::INFINITY, 0.0_f64), |(lo, hi), x| (lo.min(x), hi.max(x)));
+    Series {
+        name: name.into(),
+        points: vec![(lo, 1.0), (hi, 1.0)],
+        dashed: true,
+    }
 }
 
 /// One p99-vs-length series per method (fixed lengths), named `{prefix}{method} p99`.

@@ -98,10 +98,7 @@ pub fn run<B: Backend>(args: &RanksArgs, device: &B::Device, mut progress: impl 
     anyhow::ensure!(args.batch > 0, "--batch must be at least 1");
     let run = TrainedRun::<B>::load(&args.run, &args.model, &args.data, device)?;
     let (cfg, gating, shape) = (&run.cfg, run.gating, run.shape);
-    let mut enc = run.encode_dev(cfg.max_length)?;
-    if let Some(n) = args.max_examples {
-        enc.truncate(n);
-    }
+    let enc = run.encode_dev(cfg.max_length, args.max_examples)?;
     let layers = shape.layers;
     let cost = layer_cost(&shape, &gating, run.kernel);
     let gathered = layer_cost(&shape, &gating, tabs::Kernel::Gathered);

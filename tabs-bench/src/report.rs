@@ -356,16 +356,12 @@ pub fn page(root: &Path) -> String {
         fl.iter().find(|(n, _)| main(n, "flops")).map(|x| &x.1),
         bu.iter().find(|(n, _)| main(n, "budget")).map(|x| &x.1),
     ));
-    for (title, present) in [
-        ("Latency (per sequence)", !lat.is_empty()),
-        ("FLOPs (adapter + controller, per sequence)", !fl.is_empty()),
-        ("Budget", !bu.is_empty()),
-        ("Ranks of a trained adapter", !ra.is_empty()),
-    ] {
-        if !present {
+    let not_run = |s: &mut String, title: &str, none: bool| {
+        if none {
             let _ = write!(s, "\n## {title}\n\nnot run\n");
         }
-    }
+    };
+    not_run(&mut s, "Latency (per sequence)", lat.is_empty());
     for (name, l) in &lat {
         head(&mut s, "Latency (per sequence)", name, "latency");
         if let Some(t) = &l.results.timed_by {
@@ -387,12 +383,14 @@ pub fn page(root: &Path) -> String {
         }
         let _ = writeln!(s, "\n![latency]({name}/latency.svg)");
     }
+    not_run(&mut s, "FLOPs (adapter + controller, per sequence)", fl.is_empty());
     for (name, f) in &fl {
         head(&mut s, "FLOPs (adapter + controller, per sequence)", name, "flops");
         s.push_str(&cmd(&f.record));
         s.push_str(&flops_section(f));
         let _ = writeln!(s, "\n![flops]({name}/flops.svg)");
     }
+    not_run(&mut s, "Budget", bu.is_empty());
     for (name, b) in &bu {
         head(&mut s, "Budget", name, "budget");
         s.push_str(&cmd(&b.record));
@@ -401,6 +399,7 @@ pub fn page(root: &Path) -> String {
         s.push_str(&budget_bins_table(&b.results));
         let _ = writeln!(s, "\n</details>\n\n![budget]({name}/budget.svg)");
     }
+    not_run(&mut s, "Ranks of a trained adapter", ra.is_empty());
     for (name, r) in &ra {
         head(&mut s, "Ranks of a trained adapter", name, "ranks");
         s.push_str(&cmd(&r.record));

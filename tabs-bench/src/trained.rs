@@ -101,11 +101,13 @@ impl<B: Backend> TrainedRun<B> {
         })
     }
 
-    /// The dev examples tokenised with truncation to `max_length` (the run's own `max_length` for `ranks`).
-    pub fn encode_dev(&self, max_length: usize) -> Result<Vec<Encoded>> {
+    /// The first `max_examples` dev examples (all when `None`) tokenised with truncation to `max_length` (the
+    /// run's own `max_length` for `ranks`).
+    pub fn encode_dev(&self, max_length: usize, max_examples: Option<usize>) -> Result<Vec<Encoded>> {
+        let take = |n: usize| max_examples.map_or(n, |m| m.min(n));
         match &self.dev {
-            DevSet::Glue(task, ex) => encode_glue(&self.tokenizer, *task, ex, max_length),
-            DevSet::Csv(ex) => encode_texts(&self.tokenizer, ex, max_length),
+            DevSet::Glue(task, ex) => encode_glue(&self.tokenizer, *task, &ex[..take(ex.len())], max_length),
+            DevSet::Csv(ex) => encode_texts(&self.tokenizer, &ex[..take(ex.len())], max_length),
         }
     }
 }
