@@ -11,7 +11,7 @@ use anyhow::{bail, Result};
 use burn::backend::{Autodiff, NdArray};
 use burn::tensor::backend::AutodiffBackend;
 use clap::Parser;
-use tabs::Kernel;
+use tabs_experiments::hyper_args::HyperArgs;
 use tabs_experiments::method::Method;
 use tabs_experiments::run::{run_glue, run_text_csv, GlueRun, Results};
 use tabs_experiments::train::TrainConfig;
@@ -23,7 +23,7 @@ struct Args {
     /// validation.csv (or dev.csv) and optional test.csv with `text,label` columns.
     #[arg(long, default_value = "sst2")]
     task: String,
-    /// full, lora, bhsp, cbsp, tabs, tabs-noproj, tabs-shared.
+    /// full, lora, spectral, bhsp, cbsp, tabs, tabs-noproj, tabs-shared.
     #[arg(long, default_value = "tabs")]
     method: Method,
     /// HF checkpoint folder (config.json + model.safetensors|pytorch_model.bin + spm.model|tokenizer.json);
@@ -45,57 +45,9 @@ struct Args {
     /// cpu, wgpu or cuda (the latter two need `--features wgpu|cuda` at build time).
     #[arg(long, default_value = "cpu")]
     device: String,
-    /// Spectral rank R (default 16).
-    #[arg(long)]
-    rank: Option<usize>,
-    /// LoRA rank r (default 8).
-    #[arg(long)]
-    lora_rank: Option<usize>,
-    /// LoRA α (default 16; presets set theirs).
-    #[arg(long)]
-    lora_alpha: Option<f64>,
-    /// Spectral α (default 1).
-    #[arg(long)]
-    alpha: Option<f64>,
-    /// ρ: active directions per token on average (default 8).
-    #[arg(long)]
-    rho: Option<f64>,
-    /// k: controller hidden width (default R).
-    #[arg(long)]
-    k: Option<usize>,
-    /// λ of the budget penalty (default 1).
-    #[arg(long)]
-    lambda: Option<f64>,
-    /// Lagrangian budget loss instead of the penalty.
-    #[arg(long)]
-    lagrangian: bool,
-    /// Gated-term kernel: dense-masked or gathered.
-    #[arg(long)]
-    kernel: Option<String>,
-    /// Adapter learning rate (default 5e-4).
-    #[arg(long)]
-    lr: Option<f64>,
-    /// Pooler/classifier learning rate (default: --lr).
-    #[arg(long)]
-    head_lr: Option<f64>,
-    /// Warm-up steps (default: 6 % of all steps).
-    #[arg(long)]
-    warmup_steps: Option<usize>,
-    /// Epochs (default 3).
-    #[arg(long)]
-    epochs: Option<usize>,
-    /// Batch size (default 32).
-    #[arg(long)]
-    batch_size: Option<usize>,
-    /// Max tokens per example (default 128).
-    #[arg(long)]
-    max_length: Option<usize>,
-    /// AdamW weight decay (default 0).
-    #[arg(long)]
-    weight_decay: Option<f64>,
-    /// Seed (default 42).
-    #[arg(long)]
-    seed: Option<u64>,
+    /// Hyper-parameters (shared with `lra`).
+    #[command(flatten)]
+    hyper: HyperArgs,
     /// Train on at most N examples.
     #[arg(long)]
     max_train: Option<usize>,
@@ -116,27 +68,7 @@ fn config(a: &Args, demo: bool) -> Result<TrainConfig> {
         c.adapter.spectral_rank = 8;
         c.adapter.rho = 4.0;
     }
-    macro_rules! set {
-        ($($flag:ident => $field:expr),* $(,)?) => { $(if let Some(v) = a.$flag { $field = v; })* };
-    }
-    set!(rank => c.adapter.spectral_rank, lora_rank => c.adapter.lora_rank, lora_alpha => c.adapter.lora_alpha,
-         alpha => c.adapter.spectral_alpha, rho => c.adapter.rho, lambda => c.adapter.lambda, lr => c.lr,
-         epochs => c.epochs, batch_size => c.batch_size, max_length => c.max_length, weight_decay => c.weight_decay,
-         seed => c.seed);
-    if let Some(w) = a.warmup_steps {
-        c.warmup_steps = w;
-        c.warmup_ratio = None;
-    }
-    c.adapter.controller_hidden = a.k.or(c.adapter.controller_hidden);
-    c.head_lr = a.head_lr.or(c.head_lr);
-    c.adapter.lagrangian |= a.lagrangian;
-    if let Some(k) = &a.kernel {
-        c.adapter.kernel = match k.as_str() {
-            "dense-masked" => Kernel::DenseMasked,
-            "gathered" => Kernel::Gathered,
-            other => bail!("--kernel {other:?}: expected dense-masked or gathered"),
-        };
-    }
+    a.hyper.apply(&mut c)?;
     Ok(c)
 }
 

@@ -15,6 +15,7 @@ use burn::tensor::backend::AutodiffBackend;
 use clap::Parser;
 use tabs_deberta::{DebertaConfig, DebertaForSequenceClassification};
 use tabs_experiments::batch::Target;
+use tabs_experiments::hyper_args::HyperArgs;
 use tabs_experiments::listops::{self, ListOpsConfig};
 use tabs_experiments::lra_task::{load_lra, LraData, LraTask};
 use tabs_experiments::method::Method;
@@ -27,7 +28,7 @@ struct Args {
     /// LRA task: listops, text, retrieval, image, pathfinder[-easy|-intermediate|-hard].
     #[arg(long, default_value = "listops")]
     task: String,
-    /// full, lora, bhsp, cbsp, tabs, tabs-noproj, tabs-shared.
+    /// full, lora, spectral, bhsp, cbsp, tabs, tabs-noproj, tabs-shared.
     #[arg(long, default_value = "tabs")]
     method: Method,
     /// The task's data folder (ListOps: `basic_{train,val,test}.tsv`, written there first with --generate).
@@ -54,27 +55,9 @@ struct Args {
     /// HF checkpoint folder instead of a fresh encoder.
     #[arg(long)]
     model: Option<PathBuf>,
-    /// Epochs.
-    #[arg(long, default_value_t = 3)]
-    epochs: usize,
-    /// Batch size.
-    #[arg(long, default_value_t = 16)]
-    batch_size: usize,
-    /// Learning rate.
-    #[arg(long, default_value_t = 1e-3)]
-    lr: f64,
-    /// ρ.
-    #[arg(long, default_value_t = 8.0)]
-    rho: f64,
-    /// Spectral rank R.
-    #[arg(long, default_value_t = 16)]
-    rank: usize,
-    /// Max tokens per example (longer inputs are truncated).
-    #[arg(long, default_value_t = 2048)]
-    max_length: usize,
-    /// Seed.
-    #[arg(long, default_value_t = 42)]
-    seed: u64,
+    /// Hyper-parameters (shared with `glue`; here the defaults are 3 epochs, batch 16, lr 1e-3, max length 2048).
+    #[command(flatten)]
+    hyper: HyperArgs,
     /// Continue from the last checkpoint.
     #[arg(long)]
     resume: bool,
@@ -112,6 +95,7 @@ fn main() -> Result<()> {
             a.task
         )
     })?;
+    let cfg = config(&a, task)?;
     if a.generate {
         if task != LraTask::ListOps {
             bail!("--generate makes ListOps only; the other LRA tasks are read from their released files");
@@ -122,17 +106,17 @@ fn main() -> Result<()> {
         let [lo, hi] = a.lengths[..] else {
             bail!("--lengths takes two numbers")
         };
-        let cfg = ListOpsConfig {
+        let gen = ListOpsConfig {
             min_length: lo,
             max_length: hi,
             max_depth: a.max_depth,
             ..Default::default()
         };
-        let splits = listops::generate_splits(&cfg, n_train, n_val, n_test, a.seed)?;
+        let splits = listops::generate_splits(&gen, n_train, n_val, n_test, cfg.seed)?;
         listops::write_splits(&a.data, "basic", &splits)?;
         println!("generated ListOps ({lo} < len < {hi}) into {}", a.data.display());
     }
-    let data = load_lra(task, &a.data, a.max_length, a.seed)
+    let data = load_lra(task, &a.data, cfg.max_length, cfg.seed)
         .with_context(|| format!("LRA {} in {}", task.name(), a.data.display()))?;
     println!(
         "{}: {} train, {} val, {} test examples; vocabulary {}, {} classes",
@@ -144,9 +128,9 @@ fn main() -> Result<()> {
         task.num_labels()
     );
     let results = match a.device.as_str() {
-        "cpu" => run::<Autodiff<NdArray>>(&a, &data, &Default::default())?,
-        "wgpu" => wgpu_run(&a, &data)?,
-        "cuda" => cuda_run(&a, &data)?,
+        "cpu" => run::<Autodiff<NdArray>>(&a, &cfg, &data, &Default::default())?,
+        "wgpu" => wgpu_run(&a, &cfg, &data)?,
+        "cuda" => cuda_run(&a, &cfg, &data)?,
         other => bail!("--device {other:?}: expected cpu, wgpu or cuda"),
     };
     println!(
@@ -163,16 +147,20 @@ fn main() -> Result<()> {
     Ok(())
 }
 
+/// The run's configuration: LRA's defaults (3 epochs, batch 16, lr 1e-3, max length 2048), then the flags.
+fn config(a: &Args, task: LraTask) -> Result<TrainConfig> {
+    let mut cfg = TrainConfig::new(task.name(), a.method);
+    (cfg.epochs, cfg.batch_size, cfg.lr, cfg.max_length) = (3, 16, 1e-3, 2048);
+    a.hyper.apply(&mut cfg)?;
+    Ok(cfg)
+}
+
 /// Train and evaluate on one backend.
-fn run<B: AutodiffBackend>(a: &Args, data: &LraData, device: &B::Device) -> Result<Results> {
-    let mut cfg = TrainConfig::new(data.task.name(), a.method);
-    (cfg.epochs, cfg.batch_size, cfg.lr, cfg.max_length, cfg.seed) =
-        (a.epochs, a.batch_size, a.lr, a.max_length, a.seed);
-    (cfg.adapter.rho, cfg.adapter.spectral_rank) = (a.rho, a.rank);
+fn run<B: AutodiffBackend>(a: &Args, cfg: &TrainConfig, data: &LraData, device: &B::Device) -> Result<Results> {
     let labels = Some(data.task.num_labels());
     let net = match &a.model {
-        Some(dir) => DebertaForSequenceClassification::<B>::from_pretrained(dir, labels, a.seed, device)?.0,
-        None => DebertaForSequenceClassification::<B>::random(&encoder_config(&a.size, data)?, a.seed, device),
+        Some(dir) => DebertaForSequenceClassification::<B>::from_pretrained(dir, labels, cfg.seed, device)?.0,
+        None => DebertaForSequenceClassification::<B>::random(&encoder_config(&a.size, data)?, cfg.seed, device),
     };
     let run = GlueRun {
         model: a.model.clone().unwrap_or_default(),
@@ -188,7 +176,7 @@ fn run<B: AutodiffBackend>(a: &Args, data: &LraData, device: &B::Device) -> Resu
         vec![("test".to_string(), data.test.clone())]
     };
     fit_and_report(
-        &cfg,
+        cfg,
         net,
         false,
         &data.train,
@@ -212,23 +200,23 @@ fn run<B: AutodiffBackend>(a: &Args, data: &LraData, device: &B::Device) -> Resu
 }
 
 #[cfg(feature = "wgpu")]
-fn wgpu_run(a: &Args, data: &LraData) -> Result<Results> {
+fn wgpu_run(a: &Args, cfg: &TrainConfig, data: &LraData) -> Result<Results> {
     use burn::backend::wgpu::{Wgpu, WgpuDevice};
-    run::<Autodiff<Wgpu>>(a, data, &WgpuDevice::default())
+    run::<Autodiff<Wgpu>>(a, cfg, data, &WgpuDevice::default())
 }
 
 #[cfg(not(feature = "wgpu"))]
-fn wgpu_run(_: &Args, _: &LraData) -> Result<Results> {
+fn wgpu_run(_: &Args, _: &TrainConfig, _: &LraData) -> Result<Results> {
     bail!("--device wgpu: this binary was built without the `wgpu` feature (cargo run --release --features wgpu ...)")
 }
 
 #[cfg(feature = "cuda")]
-fn cuda_run(a: &Args, data: &LraData) -> Result<Results> {
+fn cuda_run(a: &Args, cfg: &TrainConfig, data: &LraData) -> Result<Results> {
     use burn::backend::cuda::{Cuda, CudaDevice};
-    run::<Autodiff<Cuda>>(a, data, &CudaDevice::default())
+    run::<Autodiff<Cuda>>(a, cfg, data, &CudaDevice::default())
 }
 
 #[cfg(not(feature = "cuda"))]
-fn cuda_run(_: &Args, _: &LraData) -> Result<Results> {
+fn cuda_run(_: &Args, _: &TrainConfig, _: &LraData) -> Result<Results> {
     bail!("--device cuda: this binary was built without the `cuda` feature (cargo run --release --features cuda ...)")
 }

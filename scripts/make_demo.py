@@ -8,7 +8,7 @@ Writes tests/fixtures/demo/:
   hidden 32, log buckets) and a word-level tokenizer.json over the task's vocabulary with DeBERTa's special tokens
   and post-processor, so the demo tokenises real text with the real tokenizer code path.
 
-Needs PyPI torch, transformers, tokenizers (not CI):  /root/.venvs/ref/bin/python scripts/make_demo.py
+Needs PyPI torch, transformers, tokenizers (not CI):  python3 scripts/make_demo.py
 """
 import json
 import os

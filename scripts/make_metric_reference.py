@@ -3,8 +3,8 @@
 
 Needs PyPI scikit-learn + scipy (CI does not: it reads the committed fixture):
 
-    /root/.venvs/ref/bin/pip install scikit-learn scipy
-    /root/.venvs/ref/bin/python scripts/make_metric_reference.py
+    pip install scikit-learn scipy
+    python3 scripts/make_metric_reference.py
 
 Each classification case holds `predictions`, `labels` and sklearn's `accuracy` and `mcc` (and `f1`,
 `f1_binary(pos_label=1)`, for binary cases); each regression case holds `x`, `y` and SciPy's `pearson` and

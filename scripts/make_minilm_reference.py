@@ -3,7 +3,7 @@
 
 Needs the checkpoint fetched by scripts/fetch_real.sh (folder $TABS_REAL_DIR/all-MiniLM-L6-v2, default
 $HOME/.cache/tabs-real) and the reference venv:
-    scripts/fetch_real.sh && /root/.venvs/ref/bin/python scripts/make_minilm_reference.py
+    scripts/fetch_real.sh && python3 scripts/make_minilm_reference.py
 
 Writes tabs-bert/tests/fixtures/minilm/:
   sentences.json          the texts / pairs and HF's tokenizer output for each (single calls, no padding), plus the

@@ -3,8 +3,8 @@
 
 Needs PyPI torch + transformers (not needed by CI, which reads the committed fixtures):
 
-    python3 -m venv /root/.venvs/ref && /root/.venvs/ref/bin/pip install torch transformers safetensors
-    /root/.venvs/ref/bin/python scripts/make_reference.py
+    pip install torch transformers safetensors
+    python3 scripts/make_reference.py
 
 Writes tabs-deberta/tests/fixtures/deberta/<name>/{config.json, model.safetensors | pytorch_model.bin,
 reference.json}. Every parameter is perturbed (LayerNorm weights ~ 1 + N(0, 0.1²), biases ~ N(0, 0.1²)) so

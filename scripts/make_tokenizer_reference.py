@@ -25,10 +25,10 @@ An empty second text follows HF's call semantics: `tokenizer(text, "")` (one tex
 
 Needs PyPI transformers (with tokenizers), sentencepiece and protobuf (not needed by CI):
 
-    python3 -m venv /root/.venvs/ref && /root/.venvs/ref/bin/pip install transformers sentencepiece protobuf
-    /root/.venvs/ref/bin/python scripts/make_tokenizer_reference.py [--ref-dir DIR] [--out FILE]
+    pip install transformers sentencepiece protobuf
+    python3 scripts/make_tokenizer_reference.py [--ref-dir DIR] [--out FILE]
 
-DIR defaults to `../shared/reference/deberta-v3` next to the repository (the files the Rust test reads).
+DIR defaults to `tabs-deberta/tests/fixtures/deberta-v3` (the files the Rust test reads).
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ import transformers
 from transformers import AutoTokenizer
 
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_REF_DIR = ROOT.parent / "shared" / "reference" / "deberta-v3"
+DEFAULT_REF_DIR = ROOT / "tabs-deberta" / "tests" / "fixtures" / "deberta-v3"
 DEFAULT_OUT = ROOT / "tabs-deberta" / "tests" / "fixtures" / "tokenizer" / "reference.json"
 REF_FILES = ["spm.model", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "added_tokens.json"]
 SPECIAL_TOKENS = ["[PAD]", "[CLS]", "[SEP]", "[UNK]", "[MASK]"]

@@ -11,7 +11,7 @@ n = max(min_iters, iters*256 // max(T, 256)) timed passes of a [batch, T] input;
 the mix times each of `--mix` stratified log-normal quantile lengths (median 48, sigma 0.7, clipped to
 [8, mix_max]) once at batch 1. Summary: mean, nearest-rank p50/p99, max, min (ms).
 
-    /root/.venvs/ref/bin/python scripts/torch_bench.py --lengths 64,128,256,512,1024 --out tabs-bench/results/peer.json
+    python3 scripts/torch_bench.py --lengths 64,128,256,512,1024 --out tabs-bench/results/peer.json
 
 Writes JSON {implementation, threads, command, rows: [{method, shape, length, mean_length, batch, ms, note}]},
 the format `tabs-bench latency --peer FILE` reads.

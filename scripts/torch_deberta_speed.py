@@ -3,7 +3,7 @@
 (random init, eval, batch 1) forward at the same lengths, with torch.set_num_threads(THREADS) (default 2).
 Prints one JSON line per length.
 
-    /root/.venvs/ref/bin/python scripts/torch_deberta_speed.py --lengths 128,512 --iters 5 --threads 2
+    python3 scripts/torch_deberta_speed.py --lengths 128,512 --iters 5 --threads 2
 """
 import argparse
 import json

@@ -224,6 +224,14 @@ impl<B: Backend> Backbone<B> {
         }
     }
 
+    /// The gate sources, mutable, when gated.
+    pub fn gates_mut(&mut self) -> Option<&mut SpectralGates<B>> {
+        match self {
+            Backbone::Deberta(m) => m.deberta.gates_mut(),
+            Backbone::Bert(m) => m.bert.gates_mut(),
+        }
+    }
+
     /// Every adaptable map with its HF name.
     pub fn maps(&self) -> Vec<(String, &AdaptedLinear<B>)> {
         match self {

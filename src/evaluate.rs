@@ -118,6 +118,16 @@ pub fn evaluate<B: Backend>(
         .maps()
         .into_iter()
         .find_map(|(_, m)| m.lora.as_ref().map(|l| l.rank()));
+    // The ungated spectral adapter (`spectral`): every (token, direction) pair is active.
+    let ungated = net
+        .gates()
+        .is_none()
+        .then(|| {
+            net.maps()
+                .into_iter()
+                .find_map(|(_, m)| m.spectral.as_ref().map(|s| (s.rank(), s.kernel)))
+        })
+        .flatten();
     let mut stats = net
         .gates()
         .map(|g| RankStats::new(layers, g.config.rank, g.config.granularity));
@@ -142,6 +152,14 @@ pub fn evaluate<B: Backend>(
             base[i] = layers as f64 * maps.iter().map(|m| flops::base_map(t, *m) as f64).sum::<f64>();
             if let Some(r) = lora_rank {
                 overhead[i] = layers as f64 * maps.iter().map(|m| flops::lora(t, r, *m, false) as f64).sum::<f64>();
+            }
+            if let Some((r, kernel)) = ungated {
+                let pairs = (t * r) as u64;
+                overhead[i] = layers as f64
+                    * maps
+                        .iter()
+                        .map(|m| flops::gated_term(kernel, pairs, t, r, *m) as f64)
+                        .sum::<f64>();
             }
         }
         if let (Some(stats), Some(mask), Some(cost)) = (stats.as_mut(), out.token_mask.as_ref(), cost.as_ref()) {

@@ -15,6 +15,9 @@ pub enum Method {
     Full,
     /// LoRA on the target maps.
     Lora,
+    /// The ungated spectral adapter (Spectral Adapter^A): every gate on (g ≡ 1, ρ = R), no controller — the
+    /// ceiling that gating at ρ < R is measured against; what `tabs` becomes at ρ = R.
+    Spectral,
     /// Budgeted hard spectral pruning: one learned gate set per layer, global budget ρ·L.
     Bhsp,
     /// Conditional budgeted spectral pruning: gates per sequence, average (training) budget, no inference cut.
@@ -29,9 +32,10 @@ pub enum Method {
 
 impl Method {
     /// All methods, in the order of the comparison tables.
-    pub const ALL: [Method; 7] = [
+    pub const ALL: [Method; 8] = [
         Method::Full,
         Method::Lora,
+        Method::Spectral,
         Method::Bhsp,
         Method::Cbsp,
         Method::Tabs,
@@ -44,6 +48,7 @@ impl Method {
         match self {
             Method::Full => "full",
             Method::Lora => "lora",
+            Method::Spectral => "spectral",
             Method::Bhsp => "bhsp",
             Method::Cbsp => "cbsp",
             Method::Tabs => "tabs",
@@ -52,9 +57,14 @@ impl Method {
         }
     }
 
-    /// Whether the method uses gated spectral adapters.
+    /// Whether the method uses spectral adapters (gated or not).
     pub fn is_spectral(self) -> bool {
         !matches!(self, Method::Full | Method::Lora)
+    }
+
+    /// Whether the method has gates (a budget, a controller or logits).
+    pub fn is_gated(self) -> bool {
+        self.is_spectral() && self != Method::Spectral
     }
 }
 
@@ -68,7 +78,7 @@ impl FromStr for Method {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
         Method::ALL.into_iter().find(|m| m.name() == s).ok_or_else(|| {
-            format!("unknown method {s:?} (expected one of full, lora, bhsp, cbsp, tabs, tabs-noproj, tabs-shared)")
+            format!("unknown method {s:?} (expected one of full, lora, spectral, bhsp, cbsp, tabs, tabs-noproj, tabs-shared)")
         })
     }
 }
@@ -94,6 +104,9 @@ pub struct AdapterHyper {
     pub lagrangian: bool,
     /// Kernel of the gated term.
     pub kernel: Kernel,
+    /// The gate rule at inference (None: the method's own — `binary` for tabs-noproj, else `deterministic`).
+    #[serde(default)]
+    pub inference_gate: Option<InferenceGate>,
 }
 
 impl Default for AdapterHyper {
@@ -108,6 +121,7 @@ impl Default for AdapterHyper {
             lambda: 1.0,
             lagrangian: false,
             kernel: Kernel::DenseMasked,
+            inference_gate: None,
         }
     }
 }
@@ -131,7 +145,7 @@ pub fn adapter_spec(method: Method, h: &AdapterHyper) -> Option<AdapterSpec> {
         } else {
             Penalty::RelativeExcess { lambda: h.lambda }
         };
-        c.inference_gate = gate;
+        c.inference_gate = h.inference_gate.unwrap_or(gate);
         Some(c)
     };
     let det = InferenceGate::Deterministic;
@@ -145,6 +159,7 @@ pub fn adapter_spec(method: Method, h: &AdapterHyper) -> Option<AdapterSpec> {
             }),
             None,
         )),
+        Method::Spectral => Some(AdapterSpec::new(spectral, None)),
         Method::Bhsp => Some(AdapterSpec::new(spectral, gating(Granularity::Layer, true, true, det))),
         Method::Cbsp => Some(AdapterSpec::new(
             spectral,

@@ -18,7 +18,7 @@
 //! ```
 //!
 //! This reading reproduces the table's "All Ave." column to its printed precision, e.g. AdaLoRA 1.27M: 89.31,
-//! LoRA r=8: 88.34, BitFit: 86.02 (pinned by `tests/data_metrics.rs`); averaging MNLI-m and QQP-acc alone would give
+//! LoRA r=8: 88.34, BitFit: 86.02 (pinned by `tests/it/data_metrics.rs`); averaging MNLI-m and QQP-acc alone would give
 //! 89.46 for AdaLoRA instead. STS-B's "Corr" is the average of Pearson and Spearman, as the caption says and as
 //! AdaLoRA's `run_glue.py` computes it (`combined_score` = mean of the `glue`/`stsb` metric's `pearson` and
 //! `spearmanr`).

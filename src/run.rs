@@ -376,7 +376,7 @@ pub fn manifest(cfg: &TrainConfig, targets: Vec<String>) -> AdapterManifest {
         if spectral { h.spectral_alpha } else { h.lora_alpha },
         cfg.seed,
     );
-    if spectral {
+    if cfg.method.is_gated() {
         m.rho = Some(h.rho);
         m.controller_hidden = Some(h.controller_hidden.unwrap_or(h.spectral_rank));
         m.granularity = crate::method::adapter_spec(cfg.method, h).and_then(|s| s.gating.map(|g| g.granularity));

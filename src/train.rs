@@ -1,6 +1,8 @@
 //! Training through burn-train's Learner: the task model (DeBERTa + head, with the method's adapters), its
-//! train/validation steps (task loss + the budget loss), per-group learning rates (adapters vs. heads), warm-up
-//! schedule, checkpoints every epoch and `--resume`, and a plain-text renderer when there is no terminal.
+//! train/validation steps (task loss + the budget loss), three parameter groups (adapters; heads at `head_lr`;
+//! gates at `gate_lr` without weight decay), the learning-rate warm-up, the gates' schedule (warm-up with every
+//! gate on, then ρ_t annealed from R to ρ), checkpoints every epoch and `--resume`, and a plain-text renderer
+//! when there is no terminal.
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -22,6 +24,7 @@ use crate::backbone::Backbone;
 use crate::batch::{BucketBatcher, Encoded, TaskBatch};
 use crate::bucket::{length_batches, BucketConfig};
 use crate::method::{adapter_spec, AdapterHyper, Method};
+use crate::param_groups::{decay, param_ids, take_grads};
 use crate::renderer::PlainRenderer;
 use crate::schedule::WarmupLinear;
 
@@ -42,8 +45,23 @@ pub struct TrainConfig {
     pub warmup_steps: usize,
     /// Warm-up as a fraction of all steps (overrides `warmup_steps` when set).
     pub warmup_ratio: Option<f64>,
-    /// AdamW weight decay.
+    /// AdamW (decoupled) weight decay of adapters and heads; gate parameters never decay.
     pub weight_decay: f64,
+    /// Peak learning rate of the gate parameters (controllers, `Layer` logits, Lagrange multipliers); None = `lr`.
+    #[serde(default)]
+    pub gate_lr: Option<f64>,
+    /// Gate warm-up W in optimiser steps (every gate on); see [`tabs::GateSchedule`].
+    #[serde(default)]
+    pub gate_warmup_steps: usize,
+    /// Gate warm-up as a fraction of all steps (overrides `gate_warmup_steps` when set).
+    #[serde(default)]
+    pub gate_warmup_ratio: Option<f64>,
+    /// Budget annealing N in optimiser steps after the warm-up (ρ_t from R down to ρ).
+    #[serde(default)]
+    pub anneal_steps: usize,
+    /// Annealing as a fraction of all steps (overrides `anneal_steps` when set).
+    #[serde(default)]
+    pub anneal_ratio: Option<f64>,
     /// Epochs.
     pub epochs: usize,
     /// Sequences per batch.
@@ -68,6 +86,11 @@ impl TrainConfig {
             warmup_steps: 0,
             warmup_ratio: Some(0.06),
             weight_decay: 0.0,
+            gate_lr: None,
+            gate_warmup_steps: 0,
+            gate_warmup_ratio: Some(DEFAULT_GATE_WARMUP_RATIO),
+            anneal_steps: 0,
+            anneal_ratio: Some(DEFAULT_ANNEAL_RATIO),
             epochs: 3,
             batch_size: 32,
             max_length: 128,
@@ -101,6 +124,23 @@ impl TrainConfig {
     }
 }
 
+/// Default gate warm-up: this fraction of all steps with every gate on (chosen by measurement, see the README's
+/// "How the gates learn").
+pub const DEFAULT_GATE_WARMUP_RATIO: f64 = 0.2;
+/// Default budget annealing after the warm-up, as a fraction of all steps.
+pub const DEFAULT_ANNEAL_RATIO: f64 = 0.3;
+
+impl TrainConfig {
+    /// The gates' schedule for a run of `steps` optimiser steps (ratios win over step counts).
+    pub fn gate_schedule(&self, steps: usize) -> tabs::GateSchedule {
+        let of = |ratio: Option<f64>, fixed: usize| ratio.map_or(fixed, |r| (r * steps as f64).round() as usize);
+        tabs::GateSchedule::new(
+            of(self.gate_warmup_ratio, self.gate_warmup_steps),
+            of(self.anneal_ratio, self.anneal_steps),
+        )
+    }
+}
+
 /// The task model: an encoder with a classification / regression head and the method's adapters.
 #[derive(Module, Debug)]
 pub struct TaskModel<B: Backend> {
@@ -110,6 +150,10 @@ pub struct TaskModel<B: Backend> {
     pub regression: bool,
     /// head_lr / lr.
     pub head_lr_ratio: f64,
+    /// gate_lr / lr.
+    pub gate_lr_ratio: f64,
+    /// Decoupled weight decay of adapters and heads (not gates).
+    pub weight_decay: f64,
 }
 
 /// One step's output, for the Learner's metrics.
@@ -186,30 +230,38 @@ impl<B: AutodiffBackend> TrainStep for TaskModel<B> {
         TrainOutput::new(self, grads, out)
     }
 
-    /// Two parameter groups: the pooler and classifier get `lr · head_lr_ratio`, everything else `lr`.
+    /// Three parameter groups, each its own optimiser step: adapters (and everything for `full`) at `lr`, the
+    /// pooler and classifier at `lr · head_lr_ratio`, the gates at `lr · gate_lr_ratio`; decoupled weight decay
+    /// on the first two only. Then the gates' schedule advances by one step.
     fn optimize<B2, O>(self, optim: &mut O, lr: f64, mut grads: GradientsParams) -> Self
     where
         B2: AutodiffBackend,
         O: Optimizer<Self, B2>,
         Self: AutodiffModule<B2>,
     {
-        if (self.head_lr_ratio - 1.0).abs() < 1e-12 {
-            return optim.step(lr, self, grads);
+        let [pooler, classifier] = self.net.heads();
+        let head_ids = [param_ids::<B, _>(pooler), param_ids::<B, _>(classifier)].concat();
+        let head = take_grads::<B2::InnerBackend>(&head_ids, &mut grads);
+        let gate = self
+            .net
+            .gates()
+            .map(|g| take_grads::<B2::InnerBackend>(&param_ids::<B, _>(g), &mut grads));
+        let (head_lr, gate_lr, wd) = (lr * self.head_lr_ratio, lr * self.gate_lr_ratio, self.weight_decay);
+        let mut model = self;
+        if wd > 0.0 {
+            model = decay::<B2, _>(model, &[(&grads, 1.0 - lr * wd), (&head, 1.0 - head_lr * wd)]);
         }
-        let mut head = GradientsParams::new();
-        for linear in self.net.heads() {
-            if let Some(g) = grads.remove::<B2::InnerBackend, 2>(linear.weight.id) {
-                head.register(linear.weight.id, g);
-            }
-            if let Some(bias) = &linear.bias {
-                if let Some(g) = grads.remove::<B2::InnerBackend, 1>(bias.id) {
-                    head.register(bias.id, g);
-                }
-            }
+        model = optim.step(lr, model, grads);
+        if !head.is_empty() {
+            model = optim.step(head_lr, model, head);
         }
-        let ratio = self.head_lr_ratio;
-        let model = optim.step(lr, self, grads);
-        optim.step(lr * ratio, model, head)
+        if let Some(gate) = gate.filter(|g| !g.is_empty()) {
+            model = optim.step(gate_lr, model, gate);
+        }
+        if let Some(g) = model.net.gates_mut() {
+            g.step = g.step.map(|s| s + 1);
+        }
+        model
     }
 }
 
@@ -264,20 +316,21 @@ pub fn prepare<B: Backend>(
         Method::Full => net.num_params(),
         _ => net.trainable_params(),
     };
-    let ratio = cfg.head_lr.map_or(1.0, |h| h / cfg.lr);
     Ok((
         TaskModel {
             net,
             regression,
-            head_lr_ratio: ratio,
+            head_lr_ratio: cfg.head_lr.map_or(1.0, |h| h / cfg.lr),
+            gate_lr_ratio: cfg.gate_lr.map_or(1.0, |g| g / cfg.lr),
+            weight_decay: cfg.weight_decay,
         },
         trainable,
     ))
 }
 
-/// Train with the Learner; returns the trained model on the inner backend.
+/// Train with the Learner; returns the trained model on the inner backend, its gates at the final ρ.
 pub fn train<B: AutodiffBackend>(
-    model: TaskModel<B>,
+    mut model: TaskModel<B>,
     cfg: &TrainConfig,
     train: &[Encoded],
     valid: &[Encoded],
@@ -290,7 +343,8 @@ pub fn train<B: AutodiffBackend>(
     B::seed(device, cfg.seed);
     let train_buckets = buckets(train, cfg.batch_size, true, cfg.seed);
     let valid_buckets = buckets(valid, cfg.batch_size, false, cfg.seed);
-    let steps = train_buckets.len() * cfg.epochs;
+    let train_buckets_len = train_buckets.len();
+    let steps = train_buckets_len * cfg.epochs;
     let warmup = cfg
         .warmup_ratio
         .map_or(cfg.warmup_steps, |r| (r * steps as f64).round() as usize);
@@ -317,14 +371,34 @@ pub fn train<B: AutodiffBackend>(
     if !std::io::stdout().is_terminal() {
         training = training.renderer(PlainRenderer::new(0));
     }
+    let mut first_step = 0;
     if resume {
         let epoch = last_checkpoint(&checkpoints)
             .ok_or_else(|| anyhow::anyhow!("--resume: no checkpoint in {}", checkpoints.display()))?;
         println!("resuming after epoch {epoch} from {}", checkpoints.display());
         training = training.checkpoint(epoch);
+        first_step = epoch * train_buckets_len;
     }
-    let optim = AdamWConfig::new().with_weight_decay(cfg.weight_decay as f32).init();
+    if let Some(g) = model.net.gates_mut() {
+        g.config.schedule = cfg.gate_schedule(steps);
+        g.step = Some(first_step);
+        let s = g.config.schedule;
+        if s.end() > 0 {
+            println!(
+                "gate schedule: {} warm-up steps with every gate on, then ρ_t from {} to {} over {} steps (of {steps})",
+                s.warmup_steps,
+                g.config.rank.max(g.config.budget.rho as usize),
+                g.config.budget.rho,
+                s.anneal_steps
+            );
+        }
+    }
+    // Weight decay is applied per group in `optimize` (gates never decay), so AdamW's own is 0.
+    let optim = AdamWConfig::new().with_weight_decay(0.0).init();
     let schedule = WarmupLinear::new(cfg.lr, warmup, steps);
-    let result = training.launch(Learner::new(model, optim, schedule));
-    Ok(result.model)
+    let mut trained = training.launch(Learner::new(model, optim, schedule)).model;
+    if let Some(g) = trained.net.gates_mut() {
+        g.step = None;
+    }
+    Ok(trained)
 }

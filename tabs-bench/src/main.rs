@@ -13,9 +13,10 @@ use tabs_bench::flops::{self, FlopArgs, FlopPoint, TrainedSource};
 use tabs_bench::latency::{self, kernel_compare, LatencyArgs, LatencyResults, LatencyRow};
 use tabs_bench::methods::BenchMethod;
 use tabs_bench::output::{file_in, write_csv, write_json, write_text, ResultFile, RunRecord};
-use tabs_bench::plot::{line_chart, Chart, Series};
+use tabs_bench::plot::{format_si, line_chart, Chart, Series};
 use tabs_bench::ranks::{self, RanksArgs, RanksResult};
 use tabs_bench::sim::LogitDist;
+use tabs_bench::tradeoff::{self, TradeoffArgs, TradeoffPoint};
 use tabs_bench::{peer, report};
 use tabs_experiments::backbone::LayerShape;
 use tabs_experiments::method::AdapterHyper;
@@ -206,6 +207,29 @@ enum Cmd {
         /// Minimum occurrences of a listed token.
         #[arg(long, default_value_t = 5)]
         min_count: u64,
+    },
+    /// Accuracy vs inference budget ρ_infer of trained runs (one model, every budget: the cut makes any ρ valid).
+    Tradeoff {
+        #[command(flatten)]
+        common: Common,
+        /// Run folders of examples/glue (gated methods), all trained from --model on --data (repeat the flag).
+        #[arg(long, required = true)]
+        run: Vec<PathBuf>,
+        /// Checkpoint folder the runs were trained from (DeBERTa or BERT).
+        #[arg(long)]
+        model: PathBuf,
+        /// The runs' data: GLUE (root or task folder) or the CSV text folder.
+        #[arg(long)]
+        data: PathBuf,
+        /// Inference budgets ρ_infer.
+        #[arg(long, value_delimiter = ',', default_value = "1,2,4,6,8,12,16")]
+        rhos: Vec<f64>,
+        /// Sequences per batch.
+        #[arg(long, default_value_t = 32)]
+        batch: usize,
+        /// At most this many dev examples.
+        #[arg(long)]
+        max_examples: Option<usize>,
     },
     /// One Markdown page from the latest results (default bench-results/report.md).
     Report {
@@ -428,6 +452,26 @@ fn main() -> Result<()> {
             };
             let result = on_device!(common.device, B, dev, ranks::run::<B>(&args, &dev, progress)?);
             write_ranks(&common.out("ranks"), record(&common, start), args, result)
+        }
+        Cmd::Tradeoff {
+            common,
+            run,
+            model,
+            data,
+            rhos,
+            batch,
+            max_examples,
+        } => {
+            let args = TradeoffArgs {
+                runs: run,
+                model,
+                data,
+                rhos,
+                batch,
+                max_examples,
+            };
+            let points = on_device!(common.device, B, dev, tradeoff::run::<B>(&args, &dev, progress)?);
+            write_tradeoff(&common.out("tradeoff"), record(&common, start), args, points)
         }
         Cmd::Report { root, out } => {
             let out = out.unwrap_or_else(|| root.join("report.md"));
@@ -700,6 +744,93 @@ fn write_budget(dir: &Path, record: RunRecord, args: BudgetArgs, rows: Vec<Budge
         },
     )?;
     println!("wrote {}/budget.{{json,csv,svg}}", dir.display());
+    Ok(())
+}
+
+fn write_tradeoff(dir: &Path, record: RunRecord, args: TradeoffArgs, points: Vec<TradeoffPoint>) -> Result<()> {
+    let csv: Vec<Vec<String>> = points
+        .iter()
+        .map(|p| {
+            vec![
+                p.run.clone(),
+                p.method.to_string(),
+                f(p.rho_trained),
+                f(p.rho_infer),
+                format!("{:.4}", p.accuracy),
+                f(p.active_pairs_mean),
+                f(p.adapter_flops_mean),
+                p.groups.to_string(),
+                p.violations.to_string(),
+                format!("{:.3}", p.worst_ratio),
+            ]
+        })
+        .collect();
+    write_csv(
+        &file_in(dir, "tradeoff.csv")?,
+        &[
+            "run",
+            "method",
+            "rho_trained",
+            "rho_infer",
+            "accuracy",
+            "active_pairs_mean",
+            "adapter_flops_mean",
+            "groups",
+            "violations",
+            "worst_ratio",
+        ],
+        &csv,
+    )?;
+    let mut series: Vec<Series> = Vec::new();
+    for p in &points {
+        let name = format!("{} (trained at ρ = {})", p.method, p.rho_trained);
+        match series.iter_mut().find(|s| s.name == name) {
+            Some(s) => s.points.push((p.adapter_flops_mean, 100.0 * p.accuracy)),
+            None => series.push(Series {
+                name,
+                points: vec![(p.adapter_flops_mean, 100.0 * p.accuracy)],
+                dashed: false,
+            }),
+        }
+    }
+    for s in &mut series {
+        s.points.sort_by(|a, b| a.0.total_cmp(&b.0));
+    }
+    line_chart(
+        &file_in(dir, "tradeoff.svg")?,
+        &Chart {
+            title: "dev accuracy vs inference budget (one trained model per line, ρ_infer varied)",
+            x_label: "realised adapter + controller FLOPs per sequence (gathered)",
+            y_label: "dev accuracy (%)",
+            log_x: true,
+            log_y: false,
+        },
+        &series,
+    )?;
+    println!("| method | ρ trained | ρ infer | accuracy | pairs / seq | adapter FLOPs / seq | violations |");
+    println!("|---|---|---|---|---|---|---|");
+    for p in &points {
+        println!(
+            "| {} | {} | {} | {:.2} | {:.0} | {} | {} / {} |",
+            p.method,
+            p.rho_trained,
+            p.rho_infer,
+            100.0 * p.accuracy,
+            p.active_pairs_mean,
+            format_si(p.adapter_flops_mean),
+            p.violations,
+            p.groups
+        );
+    }
+    write_json(
+        &file_in(dir, "tradeoff.json")?,
+        &ResultFile {
+            record,
+            args,
+            results: points,
+        },
+    )?;
+    println!("wrote {}/tradeoff.{{json,csv,svg}}", dir.display());
     Ok(())
 }
 

@@ -53,8 +53,8 @@ impl<B: Backend> TrainedRun<B> {
     pub fn load(run: &Path, model: &Path, data: &Path, device: &B::Device) -> Result<Self> {
         let cfg: TrainConfig = read_json(&run.join("config.json"))?;
         anyhow::ensure!(
-            cfg.method.is_spectral(),
-            "run {} is `{}`: no gates to study (expected a spectral run: bhsp, cbsp, tabs, tabs-noproj)",
+            cfg.method.is_gated(),
+            "run {} is `{}`: no gates to study (expected a gated run: bhsp, cbsp, tabs, tabs-noproj, tabs-shared)",
             run.display(),
             cfg.method
         );

@@ -101,6 +101,10 @@ impl<B: Backend> Adaptable<B> for BertModel<B> {
         self.gates.as_ref()
     }
 
+    fn gates_mut(&mut self) -> Option<&mut SpectralGates<B>> {
+        self.gates.as_mut()
+    }
+
     fn set_gates(&mut self, gates: SpectralGates<B>) {
         self.gates = Some(gates);
     }

@@ -134,10 +134,7 @@ impl<B: Backend> BertModel<B> {
             .clone()
             .unwrap_or_else(|| input.input_ids.zeros_like());
         let x = self.embeddings.forward(input.input_ids.clone(), token_types);
-        let token_mask = self
-            .gates
-            .as_ref()
-            .map(|g| TokenMask::from_float_mask(mask.clone(), &g.config.budget));
+        let token_mask = self.gates.as_ref().map(|g| g.token_mask(mask.clone()));
         let gating = self.gates.as_ref().zip(token_mask.as_ref());
         let (last_hidden_state, gates) = self.encoder.forward(x, mask, gating);
         BertOutput {

@@ -103,6 +103,10 @@ impl<B: Backend> Adaptable<B> for DebertaModel<B> {
         self.gates.as_ref()
     }
 
+    fn gates_mut(&mut self) -> Option<&mut SpectralGates<B>> {
+        self.gates.as_mut()
+    }
+
     fn set_gates(&mut self, gates: SpectralGates<B>) {
         self.gates = Some(gates);
     }

@@ -144,10 +144,7 @@ impl<B: Backend> DebertaModel<B> {
         let x = self
             .embeddings
             .forward(input.input_ids.clone(), token_types, mask.clone());
-        let token_mask = self
-            .gates
-            .as_ref()
-            .map(|g| TokenMask::from_float_mask(mask.clone(), &g.config.budget));
+        let token_mask = self.gates.as_ref().map(|g| g.token_mask(mask.clone()));
         let gating = self.gates.as_ref().zip(token_mask.as_ref());
         let (last_hidden_state, gates) = self.encoder.forward(x, mask, gating);
         DebertaOutput {

@@ -1,4 +1,4 @@
-//! Exact FLOP accounting (a multiply-add = 2 FLOPs), per layer and sequence, as in TABS.md §7.
+//! Exact FLOP accounting (a multiply-add = 2 FLOPs), per layer and sequence, as in the book's method chapter, §6.
 //!
 //! - base map: 2·T·d_in·d_out per target map (reported, never counted as adapter cost);
 //! - gated adapter: 2·2·(d_in + d_out) per (token, direction) pair per map — the two projections P, Q and the

@@ -28,7 +28,8 @@ pub struct HardConcrete {
     pub gamma: f64,
     /// Upper end of the stretch interval ζ > 1 (default 1.1).
     pub zeta: f64,
-    /// Logits are clamped to [−clamp, clamp] (default 10) so gates can neither die nor saturate irrecoverably.
+    /// Logits are bounded to [−clamp, clamp] (default 10) by a straight-through clamp
+    /// ([`HardConcrete::clamp_logits`]): the value is bounded, the gradient is not cut.
     pub logit_clamp: f64,
 }
 
@@ -61,9 +62,14 @@ impl HardConcrete {
         self.beta * (-self.gamma / self.zeta).ln()
     }
 
-    /// Clamp logits to [−c, c].
+    /// Bound logits to [−c, c] with a straight-through clamp: the value is clamp(ℓ, −c, c) exactly, the gradient
+    /// passes as if there were no clamp (∂/∂ℓ = 1 everywhere). A forward clamp would give ∂/∂ℓ = 0 beyond the
+    /// bound, so a gate that crossed it could never come back:
+    ///
+    /// ℓ̂ = clamp(ℓ, −c, c) + (ℓ − sg(ℓ)), sg = stop-gradient (ℓ − sg(ℓ) is exactly 0 in value).
     pub fn clamp_logits<B: Backend, const D: usize>(&self, logits: Tensor<B, D>) -> Tensor<B, D> {
-        logits.clamp(-self.logit_clamp, self.logit_clamp)
+        let bounded = logits.clone().clamp(-self.logit_clamp, self.logit_clamp).detach();
+        bounded + (logits.clone() - logits.detach())
     }
 
     /// P(z ≠ 0) = σ(ℓ − β·log(−γ/ζ)), differentiable in ℓ. Same shape as `logits`.

@@ -7,9 +7,11 @@
 //! | [`Granularity::Token`] | controller on each token's layer input h_{ℓ,t} | TABS |
 //!
 //! [`SpectralGates`] holds the per-layer gate sources of a whole model and turns logits into gates:
-//! training = clamp → projection (threshold shift, τ detached) → HardConcrete sample; inference =
-//! clamp → deterministic (or binary) gate → budget cut. Everything per (layer, sequence) except `Layer`
-//! granularity, whose budget and cut are global across layers.
+//! training = straight-through clamp → projection (threshold shift, τ detached) → HardConcrete sample;
+//! inference = clamp → deterministic (or binary) gate → budget cut. Everything per (layer, sequence) except
+//! `Layer` granularity, whose budget and cut are global across layers. Under a [`GateSchedule`] the gates
+//! follow the training step ([`SpectralGates::step`]): every gate on during the warm-up, then the budget of
+//! ρ_t (training and the evaluations during training), and ρ once the step is cleared.
 
 use burn::module::{Module, Param};
 use burn::tensor::backend::Backend;
@@ -21,6 +23,7 @@ use crate::controller::{Controller, ControllerConfig};
 use crate::error::{Result, TabsError};
 use crate::gate::{HardConcrete, InferenceGate};
 use crate::mask::TokenMask;
+use crate::schedule::{GatePhase, GateSchedule};
 
 /// Which inputs share a gate set.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -69,6 +72,9 @@ pub struct GatingConfig {
     pub inference_gate: InferenceGate,
     /// The budget.
     pub budget: BudgetConfig,
+    /// Warm-up and budget annealing in training (default: none).
+    #[serde(default)]
+    pub schedule: GateSchedule,
 }
 
 impl GatingConfig {
@@ -81,6 +87,7 @@ impl GatingConfig {
             hard_concrete: HardConcrete::default(),
             inference_gate: InferenceGate::Deterministic,
             budget: BudgetConfig::default(),
+            schedule: GateSchedule::default(),
         }
     }
 
@@ -134,10 +141,14 @@ pub struct GateSource<B: Backend> {
 pub struct LayerGates<B: Backend> {
     /// g `[batch, T, R]`, exactly 0 at padding.
     pub gates: Tensor<B, 3>,
-    /// Per budget group (`[batch]`, or `[1]` for `Layer`): the expected count Σ P(z ≠ 0) in training, the
-    /// realised count of non-zero gates at inference. Counts (token, direction) pairs, except for `Layer`,
-    /// where it counts this layer's directions.
+    /// Per budget group (`[batch]`, or `[1]` for `Layer`): the expected count Σ P(z ≠ 0) of the sampled gates
+    /// in training (after the projection's shift, so ≤ budget), the realised count of non-zero gates at
+    /// inference. Counts (token, direction) pairs, except for `Layer`, where it counts this layer's directions.
     pub count: Tensor<B, 1>,
+    /// What the budget loss reads (same shape as `count`): in training the expected count of the logits
+    /// *before* the projection's shift, so the penalty acts on the logits themselves (after the shift the count
+    /// never exceeds the budget and a penalty on it would do nothing); at inference equal to `count`.
+    pub expected: Tensor<B, 1>,
     /// The budget of each group (`[batch]`, or `[1]` = the global budget for `Layer`).
     pub budget: Tensor<B, 1>,
 }
@@ -156,6 +167,10 @@ pub struct SpectralGates<B: Backend> {
     /// gates under autodiff, to differentiate the inference-time function or compare backends.
     #[module(skip)]
     pub forced_mode: Option<GateMode>,
+    /// The training step for the config's [`GateSchedule`] (None: not training under it, i.e. the final ρ).
+    /// The trainer sets it before training, advances it after every optimiser step and clears it at the end.
+    #[module(skip)]
+    pub step: Option<usize>,
 }
 
 impl<B: Backend> SpectralGates<B> {
@@ -198,7 +213,34 @@ impl<B: Backend> SpectralGates<B> {
             lagrangian,
             config,
             forced_mode: None,
+            step: None,
         })
+    }
+
+    /// The schedule's phase at the current [`SpectralGates::step`].
+    pub fn phase(&self) -> GatePhase {
+        self.config
+            .schedule
+            .phase(self.step, self.config.rank, self.config.budget.rho)
+    }
+
+    /// The budget in force now: the config's, with ρ replaced by ρ_t while training under the schedule (R during
+    /// the warm-up, where every gate is on).
+    pub fn effective_budget(&self) -> BudgetConfig {
+        let rho = match self.phase() {
+            GatePhase::Warmup => (self.config.rank as f64).max(self.config.budget.rho),
+            GatePhase::Gated { rho } => rho,
+        };
+        BudgetConfig {
+            rho,
+            ..self.config.budget
+        }
+    }
+
+    /// The real-token mask of a batch, `mask` `[batch, T]` (non-zero = real), with the budgets in force now
+    /// ([`SpectralGates::effective_budget`]). Models build their [`TokenMask`] here.
+    pub fn token_mask(&self, mask: Tensor<B, 2>) -> TokenMask<B> {
+        TokenMask::from_float_mask(mask, &self.effective_budget())
     }
 
     /// Number of layers.
@@ -224,13 +266,43 @@ impl<B: Backend> SpectralGates<B> {
         self
     }
 
-    /// Gates of `layer` in an explicit mode. `h`: `[batch, T, d]`; gates: `[batch, T, R]`.
+    /// Gates of `layer` in an explicit mode. `h`: `[batch, T, d]`; gates: `[batch, T, R]`. During the
+    /// schedule's warm-up every gate is 1 at real tokens (no logits are computed).
     pub fn forward_mode(&self, layer: usize, h: Tensor<B, 3>, mask: &TokenMask<B>, mode: GateMode) -> LayerGates<B> {
+        if self.phase() == GatePhase::Warmup {
+            return self.all_on(mask);
+        }
         let logits = self.raw_logits(layer, h, mask);
         self.gates_from_logits(layer, logits, mask, mode)
     }
 
-    /// Clamped logits of `layer`: `[batch, T, R]` (Token), `[batch, 1, R]` (Sequence), `[1, 1, R]` (Layer).
+    /// Every gate on at real tokens: count = expected = the cost of all R directions (R·T_b per sequence; R for
+    /// `Layer`, whose budget is then the global one at ρ_t = R). Constants, so the budget loss is 0 with no
+    /// gradient.
+    fn all_on(&self, mask: &TokenMask<B>) -> LayerGates<B> {
+        let r = self.config.rank;
+        let [b, t] = mask.mask.dims();
+        let gates = mask.mask.clone().unsqueeze_dim::<3>(2).expand([b, t, r]);
+        let (count, budget) = match self.config.granularity {
+            Granularity::Layer => {
+                let device = mask.mask.device();
+                let global = self.effective_budget().global_budget(self.num_layers()) as f64;
+                (Tensor::full([1], r as f64, &device), Tensor::full([1], global, &device))
+            }
+            Granularity::Sequence | Granularity::Token => {
+                (mask.lengths_t.clone().mul_scalar(r as f64), mask.budgets_t.clone())
+            }
+        };
+        LayerGates {
+            gates,
+            expected: count.clone(),
+            count,
+            budget,
+        }
+    }
+
+    /// Logits of `layer`, bounded by the straight-through clamp ([`HardConcrete::clamp_logits`]): `[batch, T, R]`
+    /// (Token), `[batch, 1, R]` (Sequence), `[1, 1, R]` (Layer).
     pub fn raw_logits(&self, layer: usize, h: Tensor<B, 3>, mask: &TokenMask<B>) -> Tensor<B, 3> {
         let hc = &self.config.hard_concrete;
         let source = &self.layers[layer];
@@ -293,6 +365,9 @@ impl<B: Backend> SpectralGates<B> {
         let group = |x: Tensor<B, 3>| x.reshape([b, t_logits * r]);
         match mode {
             GateMode::Train => {
+                let expected = (group(hc.prob_nonzero(logits.clone())) * cost.clone())
+                    .sum_dim(1)
+                    .squeeze_dim(1);
                 let logits = if cfg.budget.projection {
                     let tau =
                         budget::projection_shift(group(logits.clone()), cost.clone(), budget.clone(), hc.l0_shift());
@@ -311,6 +386,7 @@ impl<B: Backend> SpectralGates<B> {
                 LayerGates {
                     gates: z.expand([b, t, r]) * m3,
                     count,
+                    expected,
                     budget,
                 }
             }
@@ -326,6 +402,7 @@ impl<B: Backend> SpectralGates<B> {
                     .squeeze_dim(1);
                 LayerGates {
                     gates: z.expand([b, t, r]) * m3,
+                    expected: count.clone(),
                     count,
                     budget,
                 }
@@ -347,12 +424,13 @@ impl<B: Backend> SpectralGates<B> {
             .collect();
         let all = hc.clamp_logits(Tensor::cat(all, 0).reshape([1, l * r]));
         let cost = Tensor::<B, 2>::ones([1, l * r], &device);
-        let global = cfg.budget.global_budget(l) as f64;
+        let global = self.effective_budget().global_budget(l) as f64;
         let budget = Tensor::<B, 1>::full([1], global, &device);
         let this_layer = |x: Tensor<B, 2>| x.slice([0..1, layer * r..(layer + 1) * r]).reshape([1, 1, r]);
         let m3 = mask.mask.clone().unsqueeze_dim::<3>(2);
         match mode {
             GateMode::Train => {
+                let expected = hc.prob_nonzero(this_layer(all.clone())).sum().reshape([1]);
                 let all = if cfg.budget.projection {
                     let tau = budget::projection_shift(all.clone(), cost, budget.clone(), hc.l0_shift());
                     all - tau.unsqueeze_dim(1)
@@ -369,6 +447,7 @@ impl<B: Backend> SpectralGates<B> {
                 LayerGates {
                     gates: z.expand([b, t, r]) * m3,
                     count,
+                    expected,
                     budget,
                 }
             }
@@ -382,6 +461,7 @@ impl<B: Backend> SpectralGates<B> {
                 let count = mine.clone().greater_elem(0.0).float().sum().reshape([1]);
                 LayerGates {
                     gates: mine.expand([b, t, r]) * m3,
+                    expected: count.clone(),
                     count,
                     budget,
                 }
@@ -389,7 +469,8 @@ impl<B: Backend> SpectralGates<B> {
         }
     }
 
-    /// The budget loss over the layers' outputs of one forward pass (`[1]`):
+    /// The budget loss over the layers' outputs of one forward pass (`[1]`), on the expected counts E *before*
+    /// the projection's shift ([`LayerGates::expected`]) and the budgets in force (B_t under the schedule):
     /// - relative excess: λ·Σ_ℓ mean_b (max(0, E_{ℓ,b} − B_b)/B_b)² (Layer: λ·(max(0, Σ_ℓ E_ℓ − B)/B)²);
     /// - Lagrangian: λ₁·d + λ₂·d² with d the mean over layers of mean_b (E_{ℓ,b} − B_b)/B_b
     ///   (Layer: d = (Σ_ℓ E_ℓ − B)/B).
@@ -406,7 +487,7 @@ impl<B: Backend> SpectralGates<B> {
         let total = || {
             let sum = outputs
                 .iter()
-                .map(|o| o.count.clone())
+                .map(|o| o.expected.clone())
                 .reduce(|a, b| a + b)
                 .expect("non-empty");
             (sum, outputs[0].budget.clone())
@@ -419,7 +500,7 @@ impl<B: Backend> SpectralGates<B> {
                 } else {
                     outputs
                         .iter()
-                        .map(|o| budget::relative_excess(o.count.clone(), o.budget.clone()))
+                        .map(|o| budget::relative_excess(o.expected.clone(), o.budget.clone()))
                         .reduce(|a, b| a + b)
                         .expect("non-empty")
                 };
@@ -432,7 +513,7 @@ impl<B: Backend> SpectralGates<B> {
                 } else {
                     outputs
                         .iter()
-                        .map(|o| budget::relative_deviation(o.count.clone(), o.budget.clone()))
+                        .map(|o| budget::relative_deviation(o.expected.clone(), o.budget.clone()))
                         .reduce(|a, b| a + b)
                         .expect("non-empty")
                         .div_scalar(outputs.len() as f64)

@@ -12,7 +12,7 @@
 //! 3. with a spectral adapter and gating: one [`SpectralGates`] for the model, one gate source per layer reading
 //!    that layer's input (width `d_model`), shared by the layer's target maps.
 //!
-//! Contract (pinned by `tests/inject.rs`): every pattern must match at least one map, else
+//! Contract (pinned by `tests/it/inject.rs`): every pattern must match at least one map, else
 //! [`TabsError::UnmatchedTarget`] naming the pattern and an example map name; gating rank R must equal the
 //! spectral adapter's R, else [`TabsError::GateRankMismatch`]; an invalid `re:` pattern is
 //! [`TabsError::InvalidTarget`]. The report counts
@@ -111,6 +111,9 @@ pub trait Adaptable<B: Backend>: Sized {
 
     /// The model's gate sources, if gated.
     fn gates(&self) -> Option<&SpectralGates<B>>;
+
+    /// The same, mutable (e.g. to advance the training schedule's step).
+    fn gates_mut(&mut self) -> Option<&mut SpectralGates<B>>;
 
     /// Install gate sources (one per layer, read by the layer's forward pass).
     fn set_gates(&mut self, gates: SpectralGates<B>);

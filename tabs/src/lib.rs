@@ -13,6 +13,7 @@
 //! | granularity (BHSP / CBSP / TABS) | [`granularity`] | logits per layer / sequence / token |
 //! | budget | [`budget`] | B(T) = ⌊ρT⌋ + c; top-B cut; projection τ; penalty / Lagrangian |
 //! | real-token mask | [`mask`] | T_b, B(T_b) per sequence |
+//! | training schedule | [`schedule`] | W steps with g ≡ 1, then ρ_t from R to ρ over N steps |
 //! | LoRA baseline | [`lora`] | y += (α/r) B A h |
 //! | adapted map | [`adapted`] | frozen map + none / LoRA / gated spectral |
 //! | FLOPs | [`flops`] | 2·2·(d_in + d_out) per active pair and map, … |
@@ -20,7 +21,8 @@
 //! | adapter files | [`io`] | safetensors + JSON manifest |
 //! | adapter injection into any model by map name | [`inject`] | peft target patterns; trait [`Adaptable`] |
 //!
-//! The specification is `TABS.md` (shared/method); every formula there is pinned by a test in `tests/`.
+//! The specification is the book's method chapter (`book/src/method.md`); every formula there is pinned by a
+//! test in `tests/`.
 #![warn(missing_docs)]
 
 pub mod adapted;
@@ -35,6 +37,7 @@ pub mod io;
 pub mod kernel;
 pub mod lora;
 pub mod mask;
+pub mod schedule;
 pub mod spectral;
 pub mod stats;
 
@@ -50,5 +53,6 @@ pub use io::{AdapterManifest, TensorPath};
 pub use kernel::Kernel;
 pub use lora::{Lora, LoraConfig};
 pub use mask::TokenMask;
+pub use schedule::{GatePhase, GateSchedule};
 pub use spectral::{GatedSpectral, SpectralBasis, SpectralConfig};
 pub use stats::RankStats;

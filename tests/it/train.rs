@@ -66,6 +66,12 @@ fn every_method_trains_and_reports_its_budget() {
                 assert!(res.flops.adapter_and_controller.mean > 0.0);
                 assert!(r.out.join("adapter/adapter.safetensors").is_file());
             }
+            Method::Spectral => {
+                // Every (token, direction) pair active: the dense-masked cost, T·R pairs, with no controller.
+                assert!(res.budget.is_none() && res.rank_histogram.is_none());
+                assert!(res.flops.adapter_and_controller.mean > 0.0);
+                assert!(r.out.join("adapter/adapter.safetensors").is_file());
+            }
             _ => {
                 let b = res.budget.as_ref().unwrap();
                 assert_eq!(

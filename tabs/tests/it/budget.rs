@@ -1,12 +1,10 @@
 //! The budget of TABS.md §5: B(T), the inference guarantee (property test over random logits, padded batches,
 //! lengths 1..4096 and every granularity), the training projection and the "no projection" switch.
 
-mod common;
-
+use crate::common::*;
 use burn::module::Param;
 use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
-use common::*;
 use proptest::prelude::*;
 use tabs::{BudgetConfig, GateMode, GatingConfig, Granularity, InferenceGate, SpectralGates, TokenMask};
 

@@ -2,12 +2,10 @@
 //! default targets by name, TABS with zero-initialised adapters = the frozen model, the budget at inference,
 //! gradients only where trainable, and adapter files that carry the heads.
 
-mod common;
-
+use crate::common::{batch, fixture, values, Cpu};
 use burn::backend::{Autodiff, NdArray};
 use burn::module::{AutodiffModule, Param};
 use burn::tensor::Tensor;
-use common::{batch, fixture, values, Cpu};
 use tabs::io::AdapterManifest;
 use tabs::{AdapterConfig, GatingConfig, Granularity, LoraConfig, RankStats, SpectralConfig, TabsError};
 use tabs_bert::{AdapterSpec, BertConfig, BertError, BertForSequenceClassification};

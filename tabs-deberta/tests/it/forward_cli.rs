@@ -3,7 +3,7 @@
 //! * requests parse into id batches (mask defaulting to ones) or texts, and every malformed request (invalid JSON,
 //!   neither or both forms, ragged rows, mismatched masks, pairs of another length, a missing file) is a typed error
 //!   naming the file and the key;
-//! * the real DeBERTa-v3 tokenizer (`shared/reference/deberta-v3/spm.model`) turns "Hello world!" into
+//! * the real DeBERTa-v3 tokenizer (`tests/fixtures/deberta-v3/spm.model`) turns "Hello world!" into
 //!   `[1, 5365, 447, 300, 2]`; its ids are out of range for the tiny fixture model, a clear validation error;
 //! * end to end, the example binary reproduces HF's logits and hidden states on the `v3_buckets` fixture within 1e-4,
 //!   tokenises without a model (`--tokenize-only`), and exits non-zero with a one-line error naming the file or key
@@ -50,7 +50,7 @@ fn reference() -> Reference {
 fn spm_model() -> PathBuf {
     let path = PathBuf::from(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/reference/deberta-v3/spm.model"
+        "/tests/fixtures/deberta-v3/spm.model"
     ));
     assert!(path.is_file(), "missing the reference tokenizer {}", path.display());
     path

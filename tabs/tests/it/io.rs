@@ -1,14 +1,12 @@
 //! Adapter files: save → load gives identical outputs; bad files give typed errors, never panics.
 
-mod common;
-
 use std::path::Path;
 
+use crate::common::*;
 use burn::module::{Module, Param};
 use burn::nn::LinearConfig;
 use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
-use common::*;
 use tabs::io::{self, AdapterManifest};
 use tabs::{
     AdaptedLinear, AdapterConfig, GateMode, GatedSpectral, GatingConfig, Granularity, Kernel, SpectralConfig,

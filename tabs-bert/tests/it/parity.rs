@@ -4,9 +4,7 @@
 //! `pytorch_model.bin` (no prefix, `gelu_new`, ε 1e-7, 3 token types) and a `BertForPreTraining` file whose
 //! `cls.*` heads are ignored and whose regression head is initialised fresh. Tolerance 1e-4 (f32).
 
-mod common;
-
-use common::{fixture, max_err, read_reference, reference_input, values, Cpu};
+use crate::common::{fixture, max_err, read_reference, reference_input, values, Cpu};
 use tabs_bert::BertForSequenceClassification;
 
 const TOL: f64 = 1e-4;

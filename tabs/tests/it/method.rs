@@ -1,12 +1,10 @@
 //! The formulas of TABS.md §1–§3, §6, §7 and the LoRA baseline, on the CPU backend.
 
-mod common;
-
+use crate::common::*;
 use burn::module::{Module, Param};
 use burn::nn::LinearConfig;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Distribution, Tensor};
-use common::*;
 use tabs::flops::{self, LayerCost, MapShape};
 use tabs::kernel::{self, Factors};
 use tabs::{

@@ -2,8 +2,8 @@
 //! fixture `tests/fixtures/tokenizer/reference.json` (made by `scripts/make_tokenizer_reference.py`), for the
 //! tokenizer built from `spm.model` and the one loaded from `tokenizer.json`; and bad input gives typed errors.
 //!
-//! The reference files are read from `shared/reference/deberta-v3/` next to the workspace; a missing file fails
-//! the test with its path.
+//! The reference files are read from `tests/fixtures/deberta-v3/` (the real DeBERTa-v3 tokenizer, MIT); a
+//! missing file fails the test with its path.
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -69,7 +69,7 @@ struct Decode {
 }
 
 fn reference_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/reference/deberta-v3")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/deberta-v3")
 }
 
 fn fixture() -> &'static Fixture {

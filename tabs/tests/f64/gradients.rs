@@ -3,11 +3,9 @@
 //! HardConcrete sample with fixed noise), the expected-count penalty, the projected logits (τ detached, so
 //! the reference holds τ at its value at the base point) and the Lagrangian's ascent direction.
 
-mod common;
-
+use crate::common::*;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Distribution, Tensor, TensorData};
-use common::*;
 use tabs::budget;
 use tabs::kernel::{self, Factors, Kernel};
 use tabs::HardConcrete;

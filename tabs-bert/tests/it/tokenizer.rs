@@ -2,9 +2,7 @@
 //! (`tokenizer_reference.json`, made by `scripts/make_bert_reference.py`): singles, pairs with token types,
 //! longest-first truncation counting the special tokens, lower-casing, accent stripping, punctuation, `[UNK]`.
 
-mod common;
-
-use common::fixture;
+use crate::common::fixture;
 use serde_json::Value;
 use tabs_bert::tokenize::{BertTokenizer, Padding, TokenizeError, Truncation};
 

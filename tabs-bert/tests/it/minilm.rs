@@ -6,11 +6,9 @@
 //! (default `$HOME/.cache/tabs-real`). Without it these tests print why and pass without checking anything.
 //! The reference outputs (`tests/fixtures/minilm/`) are made by `scripts/make_minilm_reference.py`.
 
-mod common;
-
 use std::path::PathBuf;
 
-use common::{fixture, max_err, max_err_real_tokens, read_reference, reference_input, values, Cpu};
+use crate::common::{fixture, max_err, max_err_real_tokens, read_reference, reference_input, values, Cpu};
 use serde_json::Value;
 use tabs_bert::{BertConfig, BertForSequenceClassification, BertTokenizer, Truncation};
 

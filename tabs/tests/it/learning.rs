@@ -3,14 +3,12 @@
 //! hard tokens use clearly more directions than easy ones, the loss falls far below the frozen map's, and the
 //! budget holds at inference.
 
-mod common;
-
+use crate::common::*;
 use burn::module::{AutodiffModule, Module};
 use burn::nn::LinearConfig;
 use burn::optim::{AdamConfig, GradientsParams, Optimizer};
 use burn::tensor::backend::Backend;
 use burn::tensor::{Distribution, Tensor};
-use common::*;
 use tabs::{
     AdaptedLinear, AdapterConfig, GateMode, GatingConfig, Granularity, Kernel, RankStats, SpectralConfig,
     SpectralGates, TokenMask,

@@ -1,13 +1,11 @@
 //! The model-agnostic injection (`tabs::inject`) on a toy 2-layer model: peft target matching, default targets,
 //! parameter counts by formula, typed errors, frozen backbone, A = 0 ⇒ the frozen model's output.
 
-mod common;
-
+use crate::common::{max_abs_diff, randn, Cpu, CpuAd};
 use burn::module::{Module, Param};
 use burn::nn::LinearConfig;
 use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
-use common::{max_abs_diff, randn, Cpu, CpuAd};
 use tabs::inject::{self, matches, Adaptable, AdapterSpec};
 use tabs::{
     AdaptedLinear, AdapterConfig, GatingConfig, Granularity, LayerGates, LoraConfig, SpectralConfig, SpectralGates,
@@ -94,6 +92,10 @@ impl<B: Backend> Adaptable<B> for Toy<B> {
 
     fn gates(&self) -> Option<&SpectralGates<B>> {
         self.gates.as_ref()
+    }
+
+    fn gates_mut(&mut self) -> Option<&mut SpectralGates<B>> {
+        self.gates.as_mut()
     }
 
     fn set_gates(&mut self, gates: SpectralGates<B>) {

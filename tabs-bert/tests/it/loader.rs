@@ -1,11 +1,9 @@
 //! Checkpoint loading errors: every missing encoder key in one error, shape mismatches naming key / expected /
 //! found, unsupported config options naming the key, invalid inputs.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 
-use common::{batch, fixture, Cpu};
+use crate::common::{batch, fixture, Cpu};
 use tabs_bert::{BertConfig, BertError, BertForSequenceClassification, HfError};
 
 /// A copy of a fixture folder whose config.json is edited by `edit`.

@@ -1,0 +1,9 @@
+//! The integration tests of this crate, one binary (each file a module): linking one test binary instead of
+//! one per file is most of the build time of `cargo test`.
+
+mod adapters;
+mod common;
+mod loader;
+mod minilm;
+mod parity;
+mod tokenizer;
