@@ -14,6 +14,7 @@ VARIANTS="${VARIANTS:-default no-schedule warmup-only spectral lora}"
 BIN="${BIN:-${CARGO_TARGET_DIR:-target}/release/examples/glue}"
 [ -x "$BIN" ] || cargo build -q --release --example glue
 OUT=runs/demo-schedule
+mkdir -p "$OUT"
 SUMMARY=results/demo-schedule/summary.csv
 mkdir -p "$(dirname "$SUMMARY")"
 [ -f "$SUMMARY" ] || echo "variant,method,seed,epochs,dev_accuracy,violations,mean_rank_per_layer,seconds" > "$SUMMARY"
@@ -24,6 +25,10 @@ for v in $VARIANTS; do
     warmup-only) args=(--method tabs --anneal-ratio 0) ;;
     anneal-only) args=(--method tabs --gate-warmup-ratio 0) ;;
     gate-lr-x3) args=(--method tabs --gate-lr 9e-3) ;;
+    w20) args=(--method tabs --gate-warmup-ratio 0.2 --anneal-ratio 0.3) ;;
+    w40) args=(--method tabs --gate-warmup-ratio 0.4 --anneal-ratio 0.3) ;;
+    w40-bhsp) args=(--method bhsp --gate-warmup-ratio 0.4 --anneal-ratio 0.3) ;;
+    w40-tabs-shared) args=(--method tabs-shared --gate-warmup-ratio 0.4 --anneal-ratio 0.3) ;;
     spectral) args=(--method spectral) ;;
     lora) args=(--method lora) ;;
     *) args=(--method "$v") ;;

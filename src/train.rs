@@ -380,8 +380,7 @@ pub fn train<B: AutodiffBackend>(
         first_step = epoch * train_buckets_len;
     }
     if let Some(g) = model.net.gates_mut() {
-        g.config.schedule = cfg.gate_schedule(steps);
-        g.step = Some(first_step);
+        g.set_schedule(cfg.gate_schedule(steps), first_step);
         let s = g.config.schedule;
         if s.end() > 0 {
             println!(

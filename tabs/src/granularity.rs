@@ -96,10 +96,19 @@ impl GatingConfig {
         self.controller_hidden.unwrap_or(self.rank)
     }
 
-    /// The initial logit ℓ₀ with P(z ≠ 0) = min(ρ/R, 1).
+    /// The initial logit ℓ₀: P(z ≠ 0) = min(ρ/R, 1) without a schedule. With budget annealing (N > 0) gating
+    /// starts at ρ_t = R, so ℓ₀ = max(0, ℓ(ρ/R)): at ℓ = 0 P(z ≠ 0) = σ(−β log(−γ/ζ)) ≈ 0.83 and E[z] ≈ 0.5
+    /// (CoFi's `droprate_init` = 0.5), mostly on but not saturated, so the gates take over from the warm-up's
+    /// g ≡ 1 without a jump to P = ρ/R, and the projection brings the count down with ρ_t.
     pub fn init_logit(&self) -> f64 {
-        self.hard_concrete
-            .logit_for_rate((self.budget.rho / self.rank as f64).min(1.0))
+        let target = self
+            .hard_concrete
+            .logit_for_rate((self.budget.rho / self.rank as f64).min(1.0));
+        if self.schedule.anneal_steps > 0 {
+            target.max(0.0)
+        } else {
+            target
+        }
     }
 
     /// Check ranges.
@@ -215,6 +224,29 @@ impl<B: Backend> SpectralGates<B> {
             forced_mode: None,
             step: None,
         })
+    }
+
+    /// Train under `schedule` from step `step` (0 for a fresh run): sets both and puts every gate source's
+    /// initial logit (the controllers' output bias, the `Layer` logits) at the schedule's ℓ₀
+    /// ([`GatingConfig::init_logit`]). Call before the first optimiser step; a resumed run's checkpoint then
+    /// overwrites the logits with the trained ones.
+    pub fn set_schedule(&mut self, schedule: GateSchedule, step: usize) {
+        self.config.schedule = schedule;
+        self.step = Some(step);
+        let init = self.config.init_logit();
+        let r = self.config.rank;
+        for source in &mut self.layers {
+            if let Some(logits) = source.logits.as_mut() {
+                let device = logits.device();
+                *logits = Param::from_tensor(Tensor::full([r], init, &device));
+            }
+            if let Some(c) = source.controller.as_mut() {
+                if let Some(bias) = c.output.bias.as_mut() {
+                    let device = bias.device();
+                    *bias = Param::from_tensor(Tensor::full([r], init, &device));
+                }
+            }
+        }
     }
 
     /// The schedule's phase at the current [`SpectralGates::step`].

@@ -1,6 +1,6 @@
 //! `ranks` and `flops --run` on runs trained here: a TABS adapter on the tiny BERT fixture (a `--task csv`
 //! run) and on the tiny DeBERTa demo task (a GLUE run). The counts are checked against the FLOP formulas of
-//! TABS.md §7 and against each other; the budget must hold on real gate decisions.
+//! the method chapter (§6) and against each other; `tradeoff` evaluates one of them at several inference budgets; the budget must hold on real gate decisions.
 
 use std::path::{Path, PathBuf};
 
@@ -8,6 +8,7 @@ use burn::backend::{Autodiff, NdArray};
 use tabs::Kernel;
 use tabs_bench::flops::{run_trained, TrainedSource};
 use tabs_bench::ranks::{self, RanksArgs};
+use tabs_bench::tradeoff::{self, TradeoffArgs};
 use tabs_bench::trained::TrainedRun;
 use tabs_experiments::method::Method;
 use tabs_experiments::run::{run_glue, run_text_csv, GlueRun};
@@ -203,5 +204,49 @@ fn deberta_glue_run_has_no_position_limit_and_bad_input_is_named() {
         .err()
         .unwrap();
     assert!(format!("{err:#}").contains("absent"), "{err:#}");
+
+    // tradeoff: one trained model at several inference budgets. The cut holds every budget (0 violations),
+    // the active pairs never exceed Σ_sequences L·⌊ρ·T⌋ and grow with ρ, and bad flags are named.
+    let args = |rhos: Vec<f64>| TradeoffArgs {
+        runs: vec![run.out.clone()],
+        model: model.clone(),
+        data: data.clone(),
+        rhos,
+        batch: 16,
+        max_examples: Some(40),
+    };
+    let points =
+        tradeoff::run::<B>(&args(vec![1.0, 2.0, 4.0, 8.0]), &device, |_| {}).unwrap_or_else(|e| panic!("{e:#}"));
+    assert_eq!(points.len(), 4);
+    let lengths: Vec<usize> = TrainedRun::<B>::load(&run.out, &model, &data, &device)
+        .unwrap()
+        .encode_dev(32, Some(40))
+        .unwrap()
+        .iter()
+        .map(|e| e.input_ids.len())
+        .collect();
+    for (p, rho) in points.iter().zip([1.0, 2.0, 4.0, 8.0]) {
+        assert_eq!((p.method, p.rho_trained, p.rho_infer), (Method::Tabs, 4.0, rho));
+        assert_eq!((p.violations, p.groups), (0, 2 * 40), "ρ = {rho}");
+        let bound: f64 = lengths.iter().map(|&t| 2.0 * (rho * t as f64).floor()).sum::<f64>() / 40.0;
+        assert!(
+            p.active_pairs_mean <= bound,
+            "ρ = {rho}: {} > {bound}",
+            p.active_pairs_mean
+        );
+        assert!((0.0..=1.0).contains(&p.accuracy));
+    }
+    assert!(points
+        .windows(2)
+        .all(|w| w[0].active_pairs_mean <= w[1].active_pairs_mean));
+    assert!(points[0].active_pairs_mean < points[3].active_pairs_mean);
+    for (bad, needle) in [
+        (vec![0.0], "--rhos 0"),
+        (vec![], "--rhos"),
+        (vec![f64::NAN], "--rhos NaN"),
+    ] {
+        let err = tradeoff::run::<B>(&args(bad), &device, |_| {}).err().unwrap();
+        assert!(format!("{err:#}").contains(needle), "{err:#}");
+    }
     let _ = std::fs::remove_dir_all(&out);
 }

@@ -132,6 +132,41 @@ fn initial_logit_gives_the_rate_rho_over_r() {
 }
 
 #[test]
+fn annealing_starts_the_gates_mostly_on() {
+    // With budget annealing gating starts at ρ_t = R, so ℓ₀ = max(0, ℓ(ρ/R)): 0 (P ≈ 0.83, CoFi's start) for
+    // ρ/R = ¼, ℓ(15/16) for ρ/R = 15/16; `set_schedule` puts it into every controller bias and `Layer` logit.
+    let dev = Dev::default();
+    for (granularity, rho, want_p) in [
+        (Granularity::Token, 4.0, None),
+        (Granularity::Layer, 4.0, None),
+        (Granularity::Sequence, 15.0, Some(15.0 / 16.0)),
+    ] {
+        let mut cfg = GatingConfig::new(granularity);
+        cfg.budget.rho = rho;
+        let mut gates = SpectralGates::<Cpu64>::new(cfg, 4, 2, &dev).unwrap();
+        gates.set_schedule(tabs::GateSchedule::new(3, 5), 0);
+        assert_eq!(gates.step, Some(0));
+        let l0 = gates.config.init_logit();
+        let p = to_vec(cfg.hard_concrete.prob_nonzero(t1::<Cpu64>(vec![l0], &dev)))[0];
+        match want_p {
+            None => assert!(
+                l0 == 0.0 && (p - 0.8320).abs() < 1e-3,
+                "{granularity:?}: ℓ₀ {l0}, P {p}"
+            ),
+            Some(w) => assert!((p - w).abs() < 1e-9, "{granularity:?}: P {p}"),
+        }
+        for source in &gates.layers {
+            let v = match (&source.logits, &source.controller) {
+                (Some(l), _) => to_vec(l.val()),
+                (None, Some(c)) => to_vec(c.output.bias.as_ref().unwrap().val()),
+                _ => unreachable!(),
+            };
+            assert!(v.iter().all(|&x| (x - l0).abs() < 1e-12), "{granularity:?}: {v:?}");
+        }
+    }
+}
+
+#[test]
 fn logits_are_bounded_by_the_configured_clamp() {
     let dev = Dev::default();
     let hc = HardConcrete {
