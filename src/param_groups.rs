@@ -82,3 +82,43 @@ pub fn decay<B: AutodiffBackend, M: Module<B>>(module: M, groups: &[(&GradientsP
         _b: std::marker::PhantomData,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::backend::{Autodiff, NdArray};
+    use burn::nn::{Linear, LinearConfig};
+
+    type Ad = Autodiff<NdArray>;
+
+    fn values(l: &Linear<Ad>) -> Vec<f32> {
+        let mut v = l.weight.val().into_data().to_vec::<f32>().unwrap();
+        v.extend(l.bias.as_ref().unwrap().val().into_data().to_vec::<f32>().unwrap());
+        v
+    }
+
+    #[test]
+    fn a_group_takes_its_gradients_and_only_its_parameters_decay() {
+        let dev = Default::default();
+        let both: Vec<Linear<Ad>> = vec![LinearConfig::new(3, 2).init(&dev), LinearConfig::new(2, 1).init(&dev)];
+        let x = Tensor::<Ad, 2>::ones([4, 3], &dev);
+        let loss = both[1].forward(both[0].forward(x)).sum();
+        let mut grads = GradientsParams::from_grads(loss.backward(), &both);
+        assert_eq!(grads.len(), 4);
+        let group = take_grads::<NdArray>(&param_ids::<Ad, _>(&both[1]), &mut grads);
+        assert_eq!(
+            (group.len(), grads.len()),
+            (2, 2),
+            "weight and bias of the second map moved"
+        );
+        let decayed = decay::<Ad, _>(both.clone(), &[(&group, 0.5)]);
+        assert_eq!(values(&decayed[0]), values(&both[0]), "not in the group: untouched");
+        let want: Vec<f32> = values(&both[1]).iter().map(|v| v * 0.5).collect();
+        assert_eq!(values(&decayed[1]), want);
+        assert!(decayed[1].weight.val().is_require_grad(), "still trainable");
+        let decayed = decay::<Ad, _>(both.clone(), &[(&grads, 0.9)]);
+        let want: Vec<f32> = values(&both[0]).iter().map(|v| v * 0.9).collect();
+        assert_eq!(values(&decayed[0]), want);
+        assert_eq!(values(&decayed[1]), values(&both[1]));
+    }
+}

@@ -124,8 +124,8 @@ impl TrainConfig {
     }
 }
 
-/// Default gate warm-up: this fraction of all steps with every gate on (chosen by measurement, see the README's
-/// "How the gates learn").
+/// Default gate warm-up: this fraction of all steps with every gate on (chosen on the demo: README, "The demo";
+/// the book's method chapter, §5½).
 pub const DEFAULT_GATE_WARMUP_RATIO: f64 = 0.2;
 /// Default budget annealing after the warm-up, as a fraction of all steps.
 pub const DEFAULT_ANNEAL_RATIO: f64 = 0.3;
