@@ -1,7 +1,7 @@
 //! GLUE (and CSV text-classification) fine-tuning with TABS and its baselines through burn-train's Learner, on a
 //! DeBERTa-v2/v3 or BERT/MiniLM checkpoint (chosen by its `config.json`).
 //!
-//! cargo run --release --example glue                       # built-in demo, no downloads (about a minute)
+//! cargo run --release --example glue                       # built-in demo, no downloads (30–60 s)
 //! cargo run --release --example glue -- --task sst2 --method tabs --model DIR --data GLUE_DIR --preset adalora
 //! cargo run --release --example glue -- --task csv --method tabs --model MINILM_DIR --data CSV_DIR
 
@@ -27,13 +27,13 @@ struct Args {
     #[arg(long, default_value = "tabs")]
     method: Method,
     /// HF checkpoint folder (config.json + model.safetensors|pytorch_model.bin + spm.model|tokenizer.json);
-    /// `model_type` deberta-v2 / deberta / bert.
+    /// `model_type` deberta-v2 (DeBERTa-v2 and v3) or bert.
     #[arg(long)]
     model: Option<PathBuf>,
     /// GLUE data: the GLUE root or the task's folder (TSV as distributed, or JSONL).
     #[arg(long)]
     data: Option<PathBuf>,
-    /// Output folder (config.json, adapter/, checkpoints/, results.json).
+    /// Output folder (config.json, checkpoints/, results.json, and adapter/ for every method but full).
     #[arg(long, default_value = "runs/glue")]
     out: PathBuf,
     /// Start from the AdaLoRA repository's DeBERTa-v3-base settings for the task; explicit flags override.
@@ -65,7 +65,7 @@ fn config(a: &Args, demo: bool) -> Result<TrainConfig> {
     if demo {
         // A binding budget (ρ = 4 of R = 8 directions) and the default gate schedule; 24 epochs because even the
         // ungated adapter needs ~8 on this random backbone before it learns the task (results/demo-schedule).
-        // About a minute on 2 CPU cores.
+        // 30–60 s on 2 CPU cores (release).
         (c.epochs, c.batch_size, c.lr, c.max_length) = (24, 16, 3e-3, 32);
         c.adapter.spectral_rank = 8;
         c.adapter.rho = 4.0;

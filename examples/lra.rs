@@ -13,7 +13,7 @@ use anyhow::{bail, Context, Result};
 use burn::backend::{Autodiff, NdArray};
 use burn::tensor::backend::AutodiffBackend;
 use clap::Parser;
-use tabs_deberta::{DebertaConfig, DebertaForSequenceClassification};
+use tabs_deberta::{Architecture, DebertaConfig, DebertaForSequenceClassification};
 use tabs_experiments::batch::Target;
 use tabs_experiments::hyper_args::HyperArgs;
 use tabs_experiments::listops::{self, ListOpsConfig};

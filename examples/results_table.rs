@@ -1,5 +1,6 @@
-//! A Markdown table of finished runs (any task): one row per run folder's `results.json` with every split's
-//! accuracy (or first metric), trainable parameters, latency, realised FLOPs, budget and mean rank.
+//! A Markdown table of finished runs (any task): one row per run folder's `results.json` with every split's task
+//! metrics (accuracy, F1, Matthews, Pearson, Spearman: each column that some run has), trainable parameters,
+//! latency, realised FLOPs, budget and mean rank.
 //!
 //! cargo run --release --example results_table -- runs/minilm/*-seed*
 
@@ -38,10 +39,26 @@ fn main() -> Result<()> {
         .into_iter()
         .collect();
     let metric = |r: &Results, split: &str, name: &str| r.metrics.get(split).and_then(|m| m.get(name)).copied();
-    let mut header = vec!["run".to_string(), "method".into(), "seed".into()];
+    // The metrics a split of `results.json` can hold, in this order (classification: accuracy, F1 when binary,
+    // Matthews for CoLA; STS-B: Pearson and Spearman), each a column only when some run has it.
+    const METRICS: [(&str, &str); 5] = [
+        ("accuracy", "acc"),
+        ("f1", "F1"),
+        ("matthews", "Matthews"),
+        ("pearson", "Pearson"),
+        ("spearman", "Spearman"),
+    ];
+    let mut columns: Vec<(&str, &str, &str)> = Vec::new();
     for s in &splits {
-        header.push(format!("{s} acc"));
-        header.push(format!("{s} F1"));
+        for (m, label) in METRICS {
+            if rows.iter().any(|(_, r)| metric(r, s, m).is_some()) {
+                columns.push((s.as_str(), m, label));
+            }
+        }
+    }
+    let mut header = vec!["run".to_string(), "method".into(), "seed".into()];
+    for (s, _, label) in &columns {
+        header.push(format!("{s} {label}"));
     }
     header.extend(
         [
@@ -58,10 +75,8 @@ fn main() -> Result<()> {
     println!("|{}", "---|".repeat(header.len()));
     for (name, r) in &rows {
         let mut cells = vec![name.clone(), r.method.to_string(), r.seed.to_string()];
-        for s in &splits {
-            for m in ["accuracy", "f1"] {
-                cells.push(metric(r, s, m).map_or("–".into(), |v| format!("{:.2}", 100.0 * v)));
-            }
+        for (s, m, _) in &columns {
+            cells.push(metric(r, s, m).map_or("–".into(), |v| format!("{:.2}", 100.0 * v)));
         }
         cells.push(r.trainable_params.to_string());
         cells.push(format!("{:.1} / {:.1}", r.latency_ms.mean, r.latency_ms.p99));

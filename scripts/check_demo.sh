@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The demo's promise, checked: `cargo run --release --example glue` with no flags (TABS at ρ = 4 of R = 8, default
 # gate schedule, 24 epochs) must reach ≥ 90 % dev accuracy with 0 budget violations. Too slow for `cargo test`
-# (about a minute in release, more in the test profile), so it is this script: exit status 1 when the promise fails.
+# (30–60 s in release, more in the test profile), so it is this script: exit status 1 when the promise fails.
 #
 #   scripts/check_demo.sh [SEED ...]        # default: the demo's own seed (42)
 set -euo pipefail

@@ -1,7 +1,7 @@
 //! The encoders a run can fine-tune, behind one type: DeBERTa-v2/v3 (`tabs-deberta`) and BERT / MiniLM
 //! (`tabs-bert`), each with a pooler + classifier head and `tabs` adapters injected through the same
 //! [`tabs::inject`] API. Which one a checkpoint folder holds is read from `config.json`'s `model_type`
-//! (`deberta-v2` / `deberta` → DeBERTa, `bert` → BERT); the matching tokenizer comes from the same folder.
+//! (`deberta-v2` → DeBERTa-v2/v3, `bert` → BERT); the matching tokenizer comes from the same folder.
 
 use std::path::Path;
 
@@ -14,8 +14,9 @@ use tabs::flops::MapShape;
 use tabs::io::AdapterManifest;
 use tabs::{Adaptable, AdaptedLinear, AdapterSpec, InjectionReport, LayerGates, SpectralGates, TokenMask};
 use tabs_bert::{BertForSequenceClassification, BertTokenizer};
-use tabs_deberta::tokenize::DebertaTokenizer;
+use tabs_deberta::tokenize::{DebertaTokenizer, Tokenize};
 use tabs_deberta::DebertaForSequenceClassification;
+use tabs_hf::Architecture;
 
 /// A padded batch for any backbone: ids `[b, T]`, attention mask `[b, T]` (1 = real token), token types `[b, T]`.
 pub use tabs_hf::EncoderInput;
@@ -71,7 +72,7 @@ impl LayerShape {
     /// weights.
     pub fn from_config_file(path: &Path) -> Result<Self> {
         match config_model_type(path)?.as_str() {
-            "deberta-v2" | "deberta" => Ok((&tabs_deberta::DebertaConfig::from_file(path)?).into()),
+            "deberta-v2" => Ok((&tabs_deberta::DebertaConfig::from_file(path)?).into()),
             "bert" => Ok((&tabs_bert::BertConfig::from_file(path)?).into()),
             other => Err(unsupported(path, other)),
         }
@@ -120,7 +121,7 @@ fn config_model_type(path: &Path) -> Result<String> {
 }
 
 /// The model types this crate reads.
-const SUPPORTED: &str = "expected \"deberta-v2\", \"deberta\" or \"bert\"";
+const SUPPORTED: &str = "expected \"deberta-v2\" (DeBERTa-v2 and v3 checkpoints) or \"bert\"; the original DeBERTa (\"deberta\") is not supported";
 
 /// The error for a `config.json` naming an encoder this crate does not have.
 fn unsupported(config: &Path, model_type: &str) -> anyhow::Error {
@@ -135,7 +136,7 @@ impl<B: Backend> Backbone<B> {
     /// model and the loader's report (fresh heads, ignored keys).
     pub fn from_pretrained(dir: &Path, num_labels: usize, seed: u64, device: &B::Device) -> Result<(Self, String)> {
         match model_type(dir)?.as_str() {
-            "deberta-v2" | "deberta" => {
+            "deberta-v2" => {
                 let (m, r) = DebertaForSequenceClassification::from_pretrained(dir, Some(num_labels), seed, device)?;
                 Ok((Backbone::Deberta(m), r.to_string()))
             }
@@ -172,8 +173,8 @@ impl<B: Backend> Backbone<B> {
     /// The gates' budget loss over a forward pass's layers (0 without gates).
     pub fn budget_loss(&self, gates: &[LayerGates<B>], device: &B::Device) -> Tensor<B, 1> {
         match self {
-            Backbone::Deberta(m) => m.deberta.budget_loss(gates, device),
-            Backbone::Bert(m) => m.bert.budget_loss(gates, device),
+            Backbone::Deberta(m) => m.encoder.budget_loss(gates, device),
+            Backbone::Bert(m) => m.encoder.budget_loss(gates, device),
         }
     }
 
@@ -219,24 +220,24 @@ impl<B: Backend> Backbone<B> {
     /// The gate sources, when gated.
     pub fn gates(&self) -> Option<&SpectralGates<B>> {
         match self {
-            Backbone::Deberta(m) => m.deberta.gates(),
-            Backbone::Bert(m) => m.bert.gates(),
+            Backbone::Deberta(m) => m.encoder.gates(),
+            Backbone::Bert(m) => m.encoder.gates(),
         }
     }
 
     /// The gate sources, mutable, when gated.
     pub fn gates_mut(&mut self) -> Option<&mut SpectralGates<B>> {
         match self {
-            Backbone::Deberta(m) => m.deberta.gates_mut(),
-            Backbone::Bert(m) => m.bert.gates_mut(),
+            Backbone::Deberta(m) => m.encoder.gates_mut(),
+            Backbone::Bert(m) => m.encoder.gates_mut(),
         }
     }
 
     /// Every adaptable map with its HF name.
     pub fn maps(&self) -> Vec<(String, &AdaptedLinear<B>)> {
         match self {
-            Backbone::Deberta(m) => m.deberta.adaptable_maps(),
-            Backbone::Bert(m) => m.bert.adaptable_maps(),
+            Backbone::Deberta(m) => m.encoder.adaptable_maps(),
+            Backbone::Bert(m) => m.encoder.adaptable_maps(),
         }
     }
 
@@ -315,7 +316,7 @@ impl TextTokenizer {
     pub fn from_dir(dir: &Path) -> Result<Self> {
         Ok(match model_type(dir)?.as_str() {
             "bert" => TextTokenizer::Bert(BertTokenizer::from_dir(dir)?),
-            "deberta-v2" | "deberta" => TextTokenizer::Deberta(DebertaTokenizer::from_dir(dir)?),
+            "deberta-v2" => TextTokenizer::Deberta(DebertaTokenizer::from_dir(dir)?),
             other => return Err(unsupported(&dir.join("config.json"), other)),
         })
     }

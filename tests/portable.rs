@@ -178,7 +178,7 @@ fn adapted<B: Backend>(ckpt: &Path, adapter: &Path, device: &B::Device) -> Deber
     let (net, _) = DebertaForSequenceClassification::<B>::from_pretrained(ckpt, Some(3), 7, device).unwrap();
     let spec = adapter_spec(Method::Tabs, &hyper()).unwrap();
     let (mut net, _) = net.inject(&spec).unwrap();
-    net.deberta.gates = net.deberta.gates.map(|g| g.with_mode(Some(GateMode::Eval)));
+    net.encoder.gates = net.encoder.gates.map(|g| g.with_mode(Some(GateMode::Eval)));
     net.load_adapter(adapter, &manifest()).unwrap()
 }
 
@@ -189,7 +189,7 @@ fn write_adapter(ckpt: &Path, dir: &Path) {
     Cpu::seed(&device, 7);
     let (net, _) = DebertaForSequenceClassification::<Cpu>::from_pretrained(ckpt, Some(3), 7, &device).unwrap();
     let (mut net, _) = net.inject(&adapter_spec(Method::Tabs, &hyper()).unwrap()).unwrap();
-    for layer in &mut net.deberta.encoder.layers {
+    for layer in &mut net.encoder.layers {
         for map in [
             &mut layer.attention.query_proj,
             &mut layer.attention.value_proj,
@@ -234,8 +234,8 @@ fn forward_backward<B: AutodiffBackend>(ckpt: &Path, adapter: &Path, device: &B:
         .init(device)
         .forward(out.logits.clone(), targets);
     let grads = loss.backward();
-    let layer = &net.deberta.encoder.layers[1];
-    let controller = &net.deberta.gates.as_ref().unwrap().layers[0]
+    let layer = &net.encoder.layers[1];
+    let controller = &net.encoder.gates.as_ref().unwrap().layers[0]
         .controller
         .as_ref()
         .unwrap();

@@ -104,7 +104,7 @@ pub fn map_adapted<B: Backend>(
     net: &mut DebertaForSequenceClassification<B>,
     f: impl Fn(AdaptedLinear<B>) -> AdaptedLinear<B>,
 ) {
-    for l in net.deberta.encoder.layers.iter_mut() {
+    for l in net.encoder.layers.iter_mut() {
         let a = &mut l.attention;
         for m in [
             &mut a.query_proj,
@@ -178,7 +178,7 @@ impl<B: Backend> Models<B> {
                 let mut net = self.spectral.clone().expect("built");
                 let cfg = m.gating(hyper).context("a gated row")?;
                 let c = net.config().clone();
-                net.deberta.gates = Some(SpectralGates::new(cfg, c.hidden_size, c.num_hidden_layers, device)?);
+                net.encoder.gates = Some(SpectralGates::new(cfg, c.hidden_size, c.num_hidden_layers, device)?);
                 let kernel = m.kernel();
                 map_adapted(&mut net, |mut a| {
                     if let Some(s) = a.spectral.as_mut() {

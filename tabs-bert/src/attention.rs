@@ -12,6 +12,7 @@ use burn::tensor::activation::softmax;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Bool, Tensor};
 use tabs::AdaptedLinear;
+use tabs_hf::{FromWeights, SelfAttention};
 
 use crate::config::BertConfig;
 use crate::weights::{IfMissing, Weights};
@@ -38,9 +39,9 @@ pub struct Attention<B: Backend> {
     pub heads: usize,
 }
 
-impl<B: Backend> Attention<B> {
+impl<B: Backend> FromWeights<B, BertConfig> for Attention<B> {
     /// Build from weights under `prefix` (`encoder.layer.N.attention`).
-    pub fn new(c: &BertConfig, w: &mut Weights, prefix: &str, device: &B::Device) -> Self {
+    fn from_weights(c: &BertConfig, w: &mut Weights, prefix: &str, device: &B::Device) -> Self {
         let d = c.hidden_size;
         let mut map = |name: &str| {
             AdaptedLinear::plain(w.linear(&format!("{prefix}.{name}"), d, d, true, IfMissing::Fail, device))
@@ -56,9 +57,19 @@ impl<B: Backend> Attention<B> {
             heads: c.num_attention_heads,
         }
     }
+}
+
+impl<B: Backend> SelfAttention<B> for Attention<B> {
+    type Context = ();
 
     /// `x` `[b, T, d]`, gates `[b, T, R]` (if gated), `key_mask` `[b, 1, 1, T]` (true = padding) → `[b, T, d]`.
-    pub fn forward(&self, x: Tensor<B, 3>, gates: Option<&Tensor<B, 3>>, key_mask: Tensor<B, 4, Bool>) -> Tensor<B, 3> {
+    fn attend(
+        &self,
+        x: Tensor<B, 3>,
+        gates: Option<&Tensor<B, 3>>,
+        key_mask: Tensor<B, 4, Bool>,
+        _: &(),
+    ) -> Tensor<B, 3> {
         let [b, t, d] = x.dims();
         let (h, dh) = (self.heads, d / self.heads);
         let split = |y: Tensor<B, 3>| y.reshape([b, t, h, dh]).swap_dims(1, 2);
@@ -74,5 +85,13 @@ impl<B: Backend> Attention<B> {
         let context = probs.matmul(v).swap_dims(1, 2).reshape([b, t, d]);
         let out = self.output_dropout.forward(self.output_dense.forward(context, gates));
         self.output_norm.forward(out + x)
+    }
+
+    fn maps(&self) -> [&AdaptedLinear<B>; 4] {
+        [&self.query, &self.key, &self.value, &self.output_dense]
+    }
+
+    fn maps_mut(&mut self) -> [&mut AdaptedLinear<B>; 4] {
+        [&mut self.query, &mut self.key, &mut self.value, &mut self.output_dense]
     }
 }

@@ -9,6 +9,8 @@ use burn::nn::{Dropout, DropoutConfig, LayerNorm};
 use burn::tensor::backend::Backend;
 use burn::tensor::{Int, Tensor};
 
+use tabs_hf::{Embed, FromWeights};
+
 use crate::config::BertConfig;
 use crate::weights::Weights;
 
@@ -34,9 +36,9 @@ pub fn lookup<B: Backend>(table: Tensor<B, 2>, ids: Tensor<B, 2, Int>) -> Tensor
     table.select(0, ids.reshape([b * t])).reshape([b, t, e])
 }
 
-impl<B: Backend> Embeddings<B> {
+impl<B: Backend> FromWeights<B, BertConfig> for Embeddings<B> {
     /// Build from weights (`embeddings.*`).
-    pub fn new(c: &BertConfig, w: &mut Weights, device: &B::Device) -> Self {
+    fn from_weights(c: &BertConfig, w: &mut Weights, _prefix: &str, device: &B::Device) -> Self {
         let d = c.hidden_size;
         Self {
             word_embeddings: w.embedding("embeddings.word_embeddings.weight", c.vocab_size, d, device),
@@ -51,10 +53,20 @@ impl<B: Backend> Embeddings<B> {
             dropout: DropoutConfig::new(c.hidden_dropout_prob).init(),
         }
     }
+}
+
+impl<B: Backend> Embed<B> for Embeddings<B> {
+    /// Nothing: BERT's positions are in the embeddings.
+    type Context = ();
 
     /// `input_ids` `[b, T]`, `token_type_ids` `[b, T]` → `[b, T, d]` (T ≤ max_position_embeddings, checked by
-    /// [`crate::model::BertModel::validate`]).
-    pub fn forward(&self, input_ids: Tensor<B, 2, Int>, token_type_ids: Tensor<B, 2, Int>) -> Tensor<B, 3> {
+    /// [`tabs_hf::EncoderModel::validate`]); the mask is not applied (HF does not either).
+    fn embed(
+        &self,
+        input_ids: Tensor<B, 2, Int>,
+        token_type_ids: Tensor<B, 2, Int>,
+        _mask: Tensor<B, 2>,
+    ) -> (Tensor<B, 3>, ()) {
         let [b, t] = input_ids.dims();
         let device = input_ids.device();
         let positions = Tensor::<B, 1, Int>::arange(0..t as i64, &device)
@@ -63,6 +75,6 @@ impl<B: Backend> Embeddings<B> {
         let x = lookup(self.word_embeddings.val(), input_ids)
             + lookup(self.token_type_embeddings.val(), token_type_ids)
             + lookup(self.position_embeddings.val(), positions);
-        self.dropout.forward(self.layer_norm.forward(x))
+        (self.dropout.forward(self.layer_norm.forward(x)), ())
     }
 }

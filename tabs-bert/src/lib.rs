@@ -4,35 +4,29 @@
 //! |---|---|
 //! | HF `config.json` (`BertConfig` defaults, unsupported options are errors) | [`config`] |
 //! | activations (`gelu` = erf GELU, `gelu_new`, `relu`, `tanh`, `silu`), shared with `tabs-deberta` | [`tabs_hf::Activation`] |
-//! | checkpoint files (safetensors, pytorch_model.bin) | [`loader`] |
 //! | parameters from a checkpoint (with or without `bert.`) or HF's initialisation | [`weights`] |
 //! | embeddings: LN(word + position + token type) | [`embedding`] |
 //! | self-attention + output (post-LN) | [`attention`] |
-//! | layers, encoder, per-layer gates | [`encoder`] |
-//! | encoder + pooler (tanh) + classifier | [`model`] |
-//! | adapter injection by name through [`tabs::inject`] | [`adapters`] |
+//! | the encoder and classifier (pooler tanh): [`tabs_hf`]'s skeleton on the two above | [`model`] |
 //! | WordPiece tokenizer from `tokenizer.json` | [`tokenize`] |
 //!
-//! The API mirrors `tabs-deberta` (same method names, output field names and adapter spec), so training code can
-//! treat both backbones alike. See `README.md` for the parity numbers and commands.
+//! Layers, the per-layer gate loop, input validation, heads, checkpoint loading (with or without `bert.`),
+//! adapter injection (peft-style target names, default [`DEFAULT_TARGETS`]) and adapter files are
+//! [`tabs_hf`]'s, shared with `tabs-deberta`, so training code treats both backbones alike. See `README.md` for the parity numbers and commands.
 #![warn(missing_docs)]
 
-pub mod adapters;
 pub mod attention;
 pub mod config;
 pub mod embedding;
-pub mod encoder;
 pub mod error;
-pub mod loader;
 pub mod model;
 pub mod tokenize;
 pub mod weights;
 
-pub use adapters::DEFAULT_TARGETS;
-pub use config::BertConfig;
+pub use config::{BertConfig, DEFAULT_TARGETS};
 pub use error::{BertError, Result};
 pub use model::{BertForSequenceClassification, BertInput, BertModel, BertOutput, ClassifierOutput};
 pub use tabs::inject::{AdapterSpec, InjectionReport};
-pub use tabs_hf::HfError;
-pub use tokenize::{BertTokenizer, Padding, Truncation};
+pub use tabs_hf::{Architecture, HfError};
+pub use tokenize::{BertTokenizer, Padding, Tokenize, Truncation};
 pub use weights::LoadReport;

@@ -13,26 +13,17 @@
 
 use std::path::Path;
 
-use tabs_hf::text::{self, pipeline_from_json, special_id};
+pub use tabs_hf::text::Tokenize;
+use tabs_hf::text::{self, pipeline_from_json, special_id, Pipeline};
 pub use tabs_hf::text::{
     BatchEncoding, Encoding, Padding, TokenizeError, Truncation, CLS_TOKEN, PAD_TOKEN, SEP_TOKEN, UNK_TOKEN,
 };
-use tokenizers::Tokenizer;
 
 /// The BERT tokenizer (see the [module documentation](self)).
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct BertTokenizer {
-    inner: Tokenizer,
+    inner: Pipeline,
     pad: u32,
-}
-
-impl std::fmt::Debug for BertTokenizer {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("BertTokenizer")
-            .field("vocab_size", &self.vocab_size())
-            .field("pad", &self.pad)
-            .finish_non_exhaustive()
-    }
 }
 
 impl BertTokenizer {
@@ -44,49 +35,24 @@ impl BertTokenizer {
             special_id(&inner, path, token)?;
         }
         let pad = special_id(&inner, path, PAD_TOKEN)?;
-        Ok(Self { inner, pad })
+        Ok(Self {
+            inner: Pipeline(inner),
+            pad,
+        })
     }
 
     /// Loads `dir/tokenizer.json`.
     pub fn from_dir(dir: &Path) -> Result<Self, TokenizeError> {
         Self::from_tokenizer_json(&dir.join("tokenizer.json"))
     }
+}
 
-    /// Encodes one text, or a pair of texts, like transformers' `tokenizer(text, pair, truncation=...)`; an empty
-    /// second text counts as no second text.
-    pub fn encode(&self, text: &str, pair: Option<&str>, truncation: Truncation) -> Result<Encoding, TokenizeError> {
-        text::encode(&self.inner, text, pair, truncation)
-    }
-
-    /// Encodes a batch of texts (or of pairs, `pairs[i]` going with `texts[i]`), like transformers'
-    /// `tokenizer(texts, pairs, truncation=..., padding=...)`.
-    pub fn encode_batch(
-        &self,
-        texts: &[&str],
-        pairs: Option<&[&str]>,
-        truncation: Truncation,
-        padding: Padding,
-    ) -> Result<BatchEncoding, TokenizeError> {
-        text::encode_batch(&self.inner, self.pad, texts, pairs, truncation, padding)
-    }
-
-    /// Number of ids, added tokens included (transformers' `len(tokenizer)`).
-    pub fn vocab_size(&self) -> usize {
-        self.inner.get_vocab_size(true)
-    }
-
-    /// Id of `[PAD]`.
-    pub fn pad_id(&self) -> u32 {
-        self.pad
-    }
-
-    /// Id of a token, if it is in the vocabulary.
-    pub fn token_to_id(&self, token: &str) -> Option<u32> {
-        self.inner.token_to_id(token)
-    }
-
-    /// The underlying `tokenizers` pipeline.
-    pub fn inner(&self) -> &Tokenizer {
+impl Tokenize for BertTokenizer {
+    fn pipeline(&self) -> &Pipeline {
         &self.inner
+    }
+
+    fn pad_id(&self) -> u32 {
+        self.pad
     }
 }

@@ -16,7 +16,7 @@ use burn::backend::NdArray;
 use burn::tensor::backend::Backend;
 use clap::Parser;
 use tabs_deberta::forward_io::{self, ForwardOutput, IdBatch, RequestForm};
-use tabs_deberta::tokenize::DebertaTokenizer;
+use tabs_deberta::tokenize::{DebertaTokenizer, Tokenize};
 use tabs_deberta::DebertaForSequenceClassification;
 
 #[derive(Parser, Debug)]
@@ -195,7 +195,7 @@ fn forward_on<B: Backend>(
             );
         }
     }
-    let checked = model.deberta.validate(&ids);
+    let checked = model.encoder.validate(&ids);
     match &tokenizer {
         Some((tok, source)) => checked.with_context(|| {
             format!(

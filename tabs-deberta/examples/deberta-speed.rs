@@ -70,7 +70,7 @@ fn run<B: Backend>(args: &Args, name: &str) -> Result<()> {
             attention_mask: Tensor::<B, 2, Int>::ones([1, t], &device),
             token_type_ids: None,
         };
-        model.deberta.validate(&input)?;
+        model.encoder.validate(&input)?;
         let _ = model.forward(&input).logits.into_data();
         let mut times = Vec::with_capacity(args.iters);
         for _ in 0..args.iters {

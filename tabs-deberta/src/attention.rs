@@ -18,8 +18,9 @@ use burn::tensor::backend::Backend;
 use burn::tensor::{Bool, Int, Tensor};
 use tabs::AdaptedLinear;
 
+use tabs_hf::{FromWeights, SelfAttention};
+
 use crate::config::DebertaConfig;
-use crate::error::Result;
 use crate::relative::skew;
 use crate::weights::{IfMissing, Weights};
 
@@ -85,16 +86,16 @@ pub struct Attention<B: Backend> {
     pub shape: AttentionShape,
 }
 
-impl<B: Backend> Attention<B> {
+impl<B: Backend> FromWeights<B, DebertaConfig> for Attention<B> {
     /// Build from weights under `encoder.layer.{i}.attention`.
-    pub fn new(c: &DebertaConfig, w: &mut Weights, prefix: &str, device: &B::Device) -> Result<Self> {
+    fn from_weights(c: &DebertaConfig, w: &mut Weights, prefix: &str, device: &B::Device) -> Self {
         let d = c.hidden_size;
         let all = c.num_attention_heads * c.attention_head_size;
         let lin = |w: &mut Weights, name: &str, d_in: usize, d_out: usize| {
             w.linear::<B>(&format!("{prefix}.{name}"), d_in, d_out, true, IfMissing::Fail, device)
         };
         let rel = c.relative_attention;
-        Ok(Self {
+        Self {
             query_proj: AdaptedLinear::plain(lin(w, "self.query_proj", d, all)),
             key_proj: AdaptedLinear::plain(lin(w, "self.key_proj", d, all)),
             value_proj: AdaptedLinear::plain(lin(w, "self.value_proj", d, all)),
@@ -112,9 +113,38 @@ impl<B: Backend> Attention<B> {
                 relative: rel,
                 share_att_key: c.share_att_key,
             },
-        })
+        }
+    }
+}
+
+impl<B: Backend> SelfAttention<B> for Attention<B> {
+    type Context = Option<RelativeContext<B>>;
+
+    fn attend(
+        &self,
+        x: Tensor<B, 3>,
+        gates: Option<&Tensor<B, 3>>,
+        key_mask: Tensor<B, 4, Bool>,
+        rel: &Self::Context,
+    ) -> Tensor<B, 3> {
+        self.forward(x, gates, key_mask, rel.as_ref())
     }
 
+    fn maps(&self) -> [&AdaptedLinear<B>; 4] {
+        [&self.query_proj, &self.key_proj, &self.value_proj, &self.output_dense]
+    }
+
+    fn maps_mut(&mut self) -> [&mut AdaptedLinear<B>; 4] {
+        [
+            &mut self.query_proj,
+            &mut self.key_proj,
+            &mut self.value_proj,
+            &mut self.output_dense,
+        ]
+    }
+}
+
+impl<B: Backend> Attention<B> {
     /// `[b, T, H·dh]` → per-head rows `[b·H, T, dh]` (HF's `transpose_for_scores`). Attention runs on 3-D
     /// tensors: burn-ndarray's batched matmul is ~17× slower on 4-D strided views (measured, `op-probe`).
     fn heads(&self, x: Tensor<B, 3>) -> Tensor<B, 3> {

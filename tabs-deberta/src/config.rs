@@ -12,43 +12,34 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use serde_json::Value;
 
-use tabs_hf::HfError;
+use tabs_hf::config::{activation, check_probabilities, parse_json};
+use tabs_hf::{Architecture, EncoderConfig, HeadConfig, HfError, RawEncoderConfig};
 
 use crate::error::{DebertaError, Result};
 
 pub use tabs_hf::Activation;
 
-/// A validated DeBERTa-v2/v3 configuration.
+/// The default adapter targets on DeBERTa (six maps per layer, as LoRA/AdaLoRA).
+pub const DEFAULT_TARGETS: [&str; 6] = [
+    "query_proj",
+    "key_proj",
+    "value_proj",
+    "attention.output.dense",
+    "intermediate.dense",
+    "output.dense",
+];
+
+/// A validated DeBERTa-v2/v3 configuration: the keys every encoder shares ([`EncoderConfig`], read through
+/// `Deref`: `c.hidden_size`) and DeBERTa's own.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DebertaConfig {
-    /// Vocabulary rows of the word embedding.
-    pub vocab_size: usize,
-    /// d, the hidden width.
-    pub hidden_size: usize,
+    /// The shared keys (HF's `DebertaV2Config` defaults: vocabulary 128,100, d 1536, 24 layers, 24 heads,
+    /// FFN 6144, no token types, LayerNorm ε 1e-7).
+    pub shared: EncoderConfig,
     /// Embedding width (`embedding_size`, default d; an `embed_proj` maps it to d when different).
     pub embedding_size: usize,
-    /// L.
-    pub num_hidden_layers: usize,
-    /// H.
-    pub num_attention_heads: usize,
     /// Per-head width (default d/H).
     pub attention_head_size: usize,
-    /// FFN width.
-    pub intermediate_size: usize,
-    /// FFN activation.
-    pub hidden_act: Activation,
-    /// Dropout after dense layers and on embeddings and relative embeddings.
-    pub hidden_dropout_prob: f64,
-    /// Dropout on attention probabilities.
-    pub attention_probs_dropout_prob: f64,
-    /// Absolute positions (rows of `position_embeddings`).
-    pub max_position_embeddings: usize,
-    /// Token types (0 = none).
-    pub type_vocab_size: usize,
-    /// Std of fresh weights.
-    pub initializer_range: f64,
-    /// LayerNorm ε (1e-7 in v3).
-    pub layer_norm_eps: f64,
     /// Disentangled relative attention on/off.
     pub relative_attention: bool,
     /// Resolved maximum relative distance (−1 ⇒ `max_position_embeddings`).
@@ -75,26 +66,16 @@ pub struct DebertaConfig {
     pub pooler_hidden_act: Activation,
     /// Classifier dropout (`cls_dropout`, default `hidden_dropout_prob`).
     pub cls_dropout: f64,
-    /// Labels (1 ⇒ regression).
-    pub num_labels: usize,
 }
+
+tabs_hf::shared_keys!(DebertaConfig);
 
 #[derive(Deserialize)]
 struct Raw {
-    vocab_size: Option<usize>,
-    hidden_size: Option<usize>,
+    #[serde(flatten)]
+    shared: RawEncoderConfig,
     embedding_size: Option<usize>,
-    num_hidden_layers: Option<usize>,
-    num_attention_heads: Option<usize>,
     attention_head_size: Option<usize>,
-    intermediate_size: Option<usize>,
-    hidden_act: Option<String>,
-    hidden_dropout_prob: Option<f64>,
-    attention_probs_dropout_prob: Option<f64>,
-    max_position_embeddings: Option<usize>,
-    type_vocab_size: Option<usize>,
-    initializer_range: Option<f64>,
-    layer_norm_eps: Option<f64>,
     relative_attention: Option<bool>,
     max_relative_positions: Option<i64>,
     position_buckets: Option<i64>,
@@ -107,35 +88,17 @@ struct Raw {
     pooler_dropout: Option<f64>,
     pooler_hidden_act: Option<String>,
     cls_dropout: Option<f64>,
-    num_labels: Option<usize>,
-    id2label: Option<serde_json::Map<String, Value>>,
     conv_kernel_size: Option<i64>,
-    model_type: Option<String>,
 }
 
 impl DebertaConfig {
-    /// Read and validate `config.json`.
-    pub fn from_file(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).map_err(|source| HfError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        Self::from_json(&text, path)
-    }
-
-    /// Parse and validate config JSON (`path` is only used in messages).
-    pub fn from_json(text: &str, path: &Path) -> Result<Self> {
-        let raw: Raw = serde_json::from_str(text).map_err(|e| HfError::invalid_config(path, e.to_string()))?;
-        Self::from_raw(raw, path)
-    }
-
     fn from_raw(raw: Raw, path: &Path) -> Result<Self> {
         let unsupported = |key: &str, value: String, reason: &str| -> DebertaError {
             HfError::unsupported(path, key, value, reason).into()
         };
         let invalid = |reason: String| -> DebertaError { HfError::invalid_config(path, reason).into() };
-        if let Some(mt) = &raw.model_type {
-            if mt != "deberta-v2" && mt != "deberta-v3" {
+        if let Some(mt) = &raw.shared.model_type {
+            if mt != "deberta-v2" {
                 return Err(unsupported(
                     "model_type",
                     format!("{mt:?}"),
@@ -152,29 +115,15 @@ impl DebertaConfig {
                 ));
             }
         }
-        let act = |key: &str, name: Option<String>| -> Result<Activation> {
-            let name = name.unwrap_or_else(|| "gelu".into());
-            Activation::parse(&name).ok_or_else(|| {
-                unsupported(
-                    key,
-                    format!("{name:?}"),
-                    "expected gelu, gelu_new, gelu_pytorch_tanh, gelu_fast, relu, tanh, silu or swish",
-                )
-            })
+        let shared = EncoderConfig::resolve(&raw.shared, Self::DEFAULTS, path)?;
+        let hidden_size = shared.hidden_size;
+        let attention_head_size = match raw.attention_head_size {
+            Some(n) => n,
+            None => shared.head_size_of(path)?,
         };
-        let hidden_size = raw.hidden_size.unwrap_or(1536);
-        let num_attention_heads = raw.num_attention_heads.unwrap_or(24);
-        if num_attention_heads == 0
-            || (raw.attention_head_size.is_none() && !hidden_size.is_multiple_of(num_attention_heads))
-        {
-            return Err(invalid(format!(
-                "hidden_size {hidden_size} is not a multiple of num_attention_heads {num_attention_heads}"
-            )));
-        }
-        let max_position_embeddings = raw.max_position_embeddings.unwrap_or(512);
         let max_relative_positions = match raw.max_relative_positions {
             Some(m) if m >= 1 => m as usize,
-            _ => max_position_embeddings,
+            _ => shared.max_position_embeddings,
         };
         let position_buckets = match raw.position_buckets {
             Some(b) if b > 0 => Some(b as usize),
@@ -214,26 +163,10 @@ impl DebertaConfig {
             .to_lowercase()
             .split('|')
             .any(|x| x.trim() == "layer_norm");
-        let num_labels = raw.num_labels.or(raw.id2label.as_ref().map(|m| m.len())).unwrap_or(2);
-        if num_labels == 0 {
-            return Err(invalid("num_labels must be at least 1".into()));
-        }
-        let hidden_dropout_prob = raw.hidden_dropout_prob.unwrap_or(0.1);
+        let hidden_dropout_prob = shared.hidden_dropout_prob;
         let cfg = Self {
-            vocab_size: raw.vocab_size.unwrap_or(128_100),
-            hidden_size,
             embedding_size: raw.embedding_size.unwrap_or(hidden_size),
-            num_hidden_layers: raw.num_hidden_layers.unwrap_or(24),
-            num_attention_heads,
-            attention_head_size: raw.attention_head_size.unwrap_or(hidden_size / num_attention_heads),
-            intermediate_size: raw.intermediate_size.unwrap_or(6144),
-            hidden_act: act("hidden_act", raw.hidden_act)?,
-            hidden_dropout_prob,
-            attention_probs_dropout_prob: raw.attention_probs_dropout_prob.unwrap_or(0.1),
-            max_position_embeddings,
-            type_vocab_size: raw.type_vocab_size.unwrap_or(0),
-            initializer_range: raw.initializer_range.unwrap_or(0.02),
-            layer_norm_eps: raw.layer_norm_eps.unwrap_or(1e-7),
+            attention_head_size,
             relative_attention: raw.relative_attention.unwrap_or(false),
             max_relative_positions,
             position_buckets,
@@ -245,20 +178,14 @@ impl DebertaConfig {
             pad_token_id: raw.pad_token_id.unwrap_or(0),
             pooler_hidden_size: raw.pooler_hidden_size.unwrap_or(hidden_size),
             pooler_dropout: raw.pooler_dropout.unwrap_or(0.0),
-            pooler_hidden_act: act("pooler_hidden_act", raw.pooler_hidden_act)?,
+            pooler_hidden_act: activation(path, "pooler_hidden_act", raw.pooler_hidden_act.as_deref())?,
             cls_dropout: raw.cls_dropout.unwrap_or(hidden_dropout_prob),
-            num_labels,
+            shared,
         };
-        for (key, v) in [
-            ("hidden_dropout_prob", cfg.hidden_dropout_prob),
-            ("attention_probs_dropout_prob", cfg.attention_probs_dropout_prob),
-            ("pooler_dropout", cfg.pooler_dropout),
-            ("cls_dropout", cfg.cls_dropout),
-        ] {
-            if !(0.0..1.0).contains(&v) {
-                return Err(invalid(format!("{key} must be in [0, 1), got {v}")));
-            }
-        }
+        check_probabilities(
+            path,
+            &[("pooler_dropout", cfg.pooler_dropout), ("cls_dropout", cfg.cls_dropout)],
+        )?;
         if cfg.pooler_hidden_size != cfg.hidden_size {
             return Err(unsupported(
                 "pooler_hidden_size",
@@ -287,5 +214,41 @@ impl DebertaConfig {
             &PathBuf::from("<built-in deberta-v3-base>"),
         )
         .expect("the built-in config is valid")
+    }
+}
+
+impl Architecture for DebertaConfig {
+    const DEFAULT_TARGETS: [&'static str; 6] = DEFAULT_TARGETS;
+    /// HF's `DebertaV2Config()` defaults.
+    const DEFAULTS: &'static str = r#"{"vocab_size": 128100, "hidden_size": 1536, "num_hidden_layers": 24, "num_attention_heads": 24,
+        "intermediate_size": 6144, "type_vocab_size": 0, "layer_norm_eps": 1e-7}"#;
+
+    fn from_json(text: &str, path: &Path) -> Result<Self> {
+        Self::from_raw(parse_json(text, path)?, path)
+    }
+
+    /// Relative-only positions (DeBERTa-v3) have no length limit; `position_biased_input` adds learned absolute
+    /// positions, limited to `max_position_embeddings`.
+    fn max_length(&self) -> Option<usize> {
+        self.position_biased_input.then_some(self.max_position_embeddings)
+    }
+
+    fn head(&self) -> HeadConfig {
+        HeadConfig {
+            pooler_dropout: self.pooler_dropout,
+            pooler_act: self.pooler_hidden_act,
+            classifier_dropout: self.cls_dropout,
+        }
+    }
+
+    /// Pre-training heads (`lm_predictions.*`, `mask_predictions.*`, `lm_head.*`, `cls.predictions.*`), the
+    /// `position_ids` buffer, and absolute position embeddings a relative-only model does not read.
+    fn ignored_key(&self, key: &str) -> bool {
+        key.starts_with("lm_predictions.")
+            || key.starts_with("mask_predictions.")
+            || key.starts_with("lm_head.")
+            || key.starts_with("cls.predictions.")
+            || key.ends_with("position_ids")
+            || (!self.position_biased_input && key.starts_with("embeddings.position_embeddings."))
     }
 }

@@ -1,13 +1,31 @@
 //! DeBERTa embeddings: word (+ absolute position when `position_biased_input`) (+ token type) → optional
-//! `embed_proj` → LayerNorm (ε from the config) → × attention mask → dropout.
+//! `embed_proj` → LayerNorm (ε from the config) → × attention mask → dropout; and the relative-position tables
+//! every layer's attention reads (`encoder.rel_embeddings`, optionally LayerNorm'd by `encoder.LayerNorm`),
+//! turned per forward pass into a [`RelativeContext`] for length T.
 
 use burn::module::{Module, Param};
 use burn::nn::{Dropout, DropoutConfig, LayerNorm, Linear};
 use burn::tensor::backend::Backend;
-use burn::tensor::{Int, Tensor};
+use burn::tensor::{Int, Tensor, TensorData};
+use tabs_hf::{Embed, FromWeights};
 
+use crate::attention::RelativeContext;
 use crate::config::DebertaConfig;
+use crate::relative::distance_rows;
 use crate::weights::{IfMissing, Weights};
+
+/// Relative-position settings of the encoder.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RelativeSettings {
+    /// Relative attention on.
+    pub relative: bool,
+    /// Log buckets.
+    pub buckets: Option<usize>,
+    /// Max relative distance.
+    pub max_relative_positions: usize,
+    /// Span of the embedding table per side.
+    pub span: usize,
+}
 
 /// Embedding block.
 #[derive(Module, Debug)]
@@ -24,6 +42,13 @@ pub struct Embeddings<B: Backend> {
     pub layer_norm: LayerNorm<B>,
     /// Dropout (hidden_dropout_prob).
     pub dropout: Dropout,
+    /// `encoder.rel_embeddings.weight` `[2·span, d]` (relative attention).
+    pub rel_embeddings: Option<Param<Tensor<B, 2>>>,
+    /// `encoder.LayerNorm` on relative embeddings (`norm_rel_ebd` = layer_norm).
+    pub rel_norm: Option<LayerNorm<B>>,
+    /// Relative-position settings.
+    #[module(skip)]
+    pub positions: RelativeSettings,
 }
 
 /// `table[ids]` for ids `[b, T]` and a table `[n, e]` → `[b, T, e]`.
@@ -33,10 +58,11 @@ pub fn lookup<B: Backend>(table: Tensor<B, 2>, ids: Tensor<B, 2, Int>) -> Tensor
     table.select(0, ids.reshape([b * t])).reshape([b, t, e])
 }
 
-impl<B: Backend> Embeddings<B> {
-    /// Build from weights (`embeddings.*`).
-    pub fn new(c: &DebertaConfig, w: &mut Weights, device: &B::Device) -> Self {
+impl<B: Backend> FromWeights<B, DebertaConfig> for Embeddings<B> {
+    /// Build from weights (`embeddings.*`, `encoder.rel_embeddings.weight`, `encoder.LayerNorm.*`).
+    fn from_weights(c: &DebertaConfig, w: &mut Weights, _prefix: &str, device: &B::Device) -> Self {
         let e = c.embedding_size;
+        let span = c.att_span();
         Self {
             word_embeddings: w.embedding("embeddings.word_embeddings.weight", c.vocab_size, e, device),
             position_embeddings: c.position_biased_input.then(|| {
@@ -61,16 +87,52 @@ impl<B: Backend> Embeddings<B> {
             }),
             layer_norm: w.layer_norm("embeddings.LayerNorm", c.hidden_size, c.layer_norm_eps, device),
             dropout: DropoutConfig::new(c.hidden_dropout_prob).init(),
+            rel_embeddings: c
+                .relative_attention
+                .then(|| w.embedding("encoder.rel_embeddings.weight", 2 * span, c.hidden_size, device)),
+            rel_norm: (c.relative_attention && c.norm_rel_ebd)
+                .then(|| w.layer_norm("encoder.LayerNorm", c.hidden_size, c.layer_norm_eps, device)),
+            positions: RelativeSettings {
+                relative: c.relative_attention,
+                buckets: c.position_buckets,
+                max_relative_positions: c.max_relative_positions,
+                span,
+            },
         }
     }
+}
 
-    /// `input_ids` `[b, T]`, `token_type_ids` `[b, T]`, `mask` `[b, T]` (1.0 real / 0.0 padding) → `[b, T, d]`.
-    pub fn forward(
+impl<B: Backend> Embeddings<B> {
+    /// The relative context for sequences of length `t` (none without relative attention).
+    pub fn relative_context(&self, t: usize, device: &B::Device) -> Option<RelativeContext<B>> {
+        let table = self.rel_embeddings.as_ref()?;
+        let s = self.positions;
+        let embeddings = match &self.rel_norm {
+            Some(ln) => ln.forward(table.val()),
+            None => table.val(),
+        };
+        let (c2p, p2c) = distance_rows(t, s.buckets, s.max_relative_positions, s.span);
+        let n = c2p.len();
+        let to_t = |v: Vec<i64>| Tensor::<B, 1, Int>::from_data(TensorData::new(v, [n]), device);
+        Some(RelativeContext {
+            embeddings,
+            c2p_rows: to_t(c2p),
+            p2c_rows: to_t(p2c),
+        })
+    }
+}
+
+impl<B: Backend> Embed<B> for Embeddings<B> {
+    type Context = Option<RelativeContext<B>>;
+
+    /// `input_ids` `[b, T]`, `token_type_ids` `[b, T]`, `mask` `[b, T]` (1.0 real / 0.0 padding) → `[b, T, d]`
+    /// and the relative context for T.
+    fn embed(
         &self,
         input_ids: Tensor<B, 2, Int>,
         token_type_ids: Tensor<B, 2, Int>,
         mask: Tensor<B, 2>,
-    ) -> Tensor<B, 3> {
+    ) -> (Tensor<B, 3>, Self::Context) {
         let [b, t] = input_ids.dims();
         let device = input_ids.device();
         let mut x = lookup(self.word_embeddings.val(), input_ids);
@@ -87,6 +149,6 @@ impl<B: Backend> Embeddings<B> {
             x = proj.forward(x);
         }
         let x = self.layer_norm.forward(x) * mask.unsqueeze_dim(2);
-        self.dropout.forward(x)
+        (self.dropout.forward(x), self.relative_context(t, &device))
     }
 }

@@ -28,7 +28,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::model::{ClassifierOutput, DebertaInput};
-use crate::tokenize::{DebertaTokenizer, Padding, TokenizeError, Truncation};
+use crate::tokenize::{DebertaTokenizer, Padding, Tokenize, TokenizeError, Truncation};
 
 /// Keys of the ids form.
 pub const ID_KEYS: [&str; 3] = ["input_ids", "attention_mask", "token_type_ids"];

@@ -2,35 +2,32 @@
 //!
 //! | concept | module |
 //! |---|---|
-//! | HF `config.json` | [`config`] |
-//! | checkpoint files (safetensors, pytorch_model.bin) | [`loader`] |
+//! | HF `config.json` (DeBERTa's keys; the shared ones in [`tabs_hf::config`]) | [`config`] |
 //! | parameters from a checkpoint or HF's initialisation | [`weights`] |
-//! | embeddings | [`embedding`] |
+//! | embeddings and the relative-position tables | [`embedding`] |
 //! | relative positions (log buckets, distance skew) | [`relative`] |
 //! | disentangled attention | [`attention`] |
-//! | layers, encoder | [`encoder`] |
-//! | encoder + classification head | [`model`] |
-//! | adapter injection by name | [`adapters`] |
+//! | the encoder and classifier: [`tabs_hf`]'s skeleton on the three above | [`model`] |
 //! | DeBERTa-v3 tokenizer (spm.model / tokenizer.json) | [`tokenize`] |
 //! | JSON batches in and out of a forward pass (`deberta-forward`) | [`forward_io`] |
+//!
+//! Layers, the per-layer gate loop, input validation, heads, checkpoint loading, adapter injection (peft-style
+//! target names, default [`DEFAULT_TARGETS`]) and adapter files are [`tabs_hf`]'s, shared with `tabs-bert`.
 #![warn(missing_docs)]
 
-pub mod adapters;
 pub mod attention;
 pub mod config;
 pub mod embedding;
-pub mod encoder;
 pub mod error;
 pub mod forward_io;
-pub mod loader;
 pub mod model;
 pub mod relative;
 pub mod tokenize;
 pub mod weights;
 
-pub use adapters::{AdapterSpec, InjectionReport, DEFAULT_TARGETS};
-pub use config::DebertaConfig;
+pub use config::{DebertaConfig, DEFAULT_TARGETS};
 pub use error::{DebertaError, Result};
 pub use model::{ClassifierOutput, DebertaForSequenceClassification, DebertaInput, DebertaModel, DebertaOutput};
-pub use tabs_hf::HfError;
+pub use tabs::inject::{AdapterSpec, InjectionReport};
+pub use tabs_hf::{Architecture, HfError};
 pub use weights::LoadReport;

@@ -51,7 +51,8 @@ use tokenizers::pre_tokenizers::PreTokenizerWrapper;
 use tokenizers::processors::template::TemplateProcessing;
 use tokenizers::{AddedToken, Tokenizer};
 
-use tabs_hf::text::{self, encode_error, parse_error, pipeline_from_json, read, special_id};
+pub use tabs_hf::text::Tokenize;
+use tabs_hf::text::{encode_error, parse_error, pipeline_from_json, read, special_id, Pipeline};
 pub use tabs_hf::text::{
     BatchEncoding, Encoding, Padding, TokenizeError, Truncation, CLS_TOKEN, PAD_TOKEN, SEP_TOKEN, UNK_TOKEN,
 };
@@ -75,20 +76,10 @@ struct SpecialIds {
 }
 
 /// The DeBERTa-v3 tokenizer (see the [module documentation](self) for the pipeline).
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct DebertaTokenizer {
-    inner: Tokenizer,
+    inner: Pipeline,
     special: SpecialIds,
-}
-
-impl std::fmt::Debug for DebertaTokenizer {
-    /// A summary: the whole vocabulary would be 128,000 entries.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("DebertaTokenizer")
-            .field("vocab_size", &self.vocab_size())
-            .field("special", &self.special)
-            .finish_non_exhaustive()
-    }
 }
 
 impl DebertaTokenizer {
@@ -145,26 +136,6 @@ impl DebertaTokenizer {
         })
     }
 
-    /// Encodes one text, or a pair of texts, like transformers' `tokenizer(text, pair, truncation=...)`.
-    ///
-    /// As in transformers, an empty second text (`Some("")`) counts as no second text.
-    pub fn encode(&self, text: &str, pair: Option<&str>, truncation: Truncation) -> Result<Encoding, TokenizeError> {
-        text::encode(&self.inner, text, pair, truncation)
-    }
-
-    /// Encodes a batch of texts (or of pairs, `pairs[i]` going with `texts[i]`), like transformers'
-    /// `tokenizer(texts, pairs, truncation=..., padding=...)`. Empty second texts are kept as pairs, as in
-    /// transformers' batch call.
-    pub fn encode_batch(
-        &self,
-        texts: &[&str],
-        pairs: Option<&[&str]>,
-        truncation: Truncation,
-        padding: Padding,
-    ) -> Result<BatchEncoding, TokenizeError> {
-        text::encode_batch(&self.inner, self.special.pad, texts, pairs, truncation, padding)
-    }
-
     /// Turns ids back into text, like transformers'
     /// `decode(ids, skip_special_tokens=..., clean_up_tokenization_spaces=False)`.
     ///
@@ -177,19 +148,9 @@ impl DebertaTokenizer {
         self.inner.decode(ids, skip_special_tokens).map_err(encode_error)
     }
 
-    /// Number of ids, added tokens included (128,001 for DeBERTa-v3: ids 0..=128000; transformers' `len(tokenizer)`).
-    pub fn vocab_size(&self) -> usize {
-        self.inner.get_vocab_size(true)
-    }
-
     /// Number of pieces of the model itself, without added tokens (128,000; transformers' `tokenizer.vocab_size`).
     pub fn base_vocab_size(&self) -> usize {
         self.inner.get_vocab_size(false)
-    }
-
-    /// Id of `[PAD]`.
-    pub fn pad_id(&self) -> u32 {
-        self.special.pad
     }
 
     /// Id of `[CLS]`.
@@ -212,11 +173,6 @@ impl DebertaTokenizer {
         self.special.mask
     }
 
-    /// Id of a token (piece or added token), if it is in the vocabulary.
-    pub fn token_to_id(&self, token: &str) -> Option<u32> {
-        self.inner.token_to_id(token)
-    }
-
     /// Token (piece or added token) of an id, if the id is in the vocabulary.
     pub fn id_to_token(&self, id: u32) -> Option<String> {
         self.inner.id_to_token(id)
@@ -225,11 +181,6 @@ impl DebertaTokenizer {
     /// The pipeline as a HuggingFace `tokenizer.json` (padding and truncation off); e.g. to convert `spm.model`.
     pub fn to_tokenizer_json(&self, pretty: bool) -> Result<String, TokenizeError> {
         self.inner.to_string(pretty).map_err(encode_error)
-    }
-
-    /// The underlying `tokenizers` pipeline.
-    pub fn inner(&self) -> &Tokenizer {
-        &self.inner
     }
 
     fn from_inner(inner: Tokenizer, path: &Path) -> Result<Self, TokenizeError> {
@@ -241,7 +192,20 @@ impl DebertaTokenizer {
             unk: id(UNK_TOKEN)?,
             mask: id(MASK_TOKEN)?,
         };
-        Ok(Self { inner, special })
+        Ok(Self {
+            inner: Pipeline(inner),
+            special,
+        })
+    }
+}
+
+impl Tokenize for DebertaTokenizer {
+    fn pipeline(&self) -> &Pipeline {
+        &self.inner
+    }
+
+    fn pad_id(&self) -> u32 {
+        self.special.pad
     }
 }
 

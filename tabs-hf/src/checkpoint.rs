@@ -125,3 +125,14 @@ fn read_pytorch(path: &Path) -> Result<BTreeMap<String, RawTensor>> {
     }
     Ok(out)
 }
+
+/// Read the config and all tensors of a checkpoint folder: the validated config `C`, the weights file and its
+/// tensors (in f32).
+pub fn read_dir<C: crate::Architecture>(
+    dir: &Path,
+) -> std::result::Result<(C, PathBuf, BTreeMap<String, RawTensor>), crate::ModelError> {
+    let files = CheckpointFiles::in_dir(dir)?;
+    let config = C::from_file(&files.config)?;
+    let tensors = read_tensors(&files.weights)?;
+    Ok((config, files.weights, tensors))
+}

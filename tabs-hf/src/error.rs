@@ -88,3 +88,18 @@ impl HfError {
 
 /// Result alias of the crate.
 pub type Result<T> = std::result::Result<T, HfError>;
+
+/// What can go wrong building or running a backbone (`DebertaError` and `BertError` are this type).
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    /// Reading `config.json` or the weights failed: the [`HfError`] names the file, key, expected and found
+    /// value or shape.
+    #[error(transparent)]
+    Checkpoint(#[from] HfError),
+    /// Invalid model inputs (shapes, ids out of range) or an adapter spec that names no map.
+    #[error("invalid input: {0}")]
+    Input(String),
+    /// An adapter error from `tabs`.
+    #[error(transparent)]
+    Tabs(#[from] tabs::TabsError),
+}

@@ -10,20 +10,37 @@
 //! | typed errors naming the file, key, expected and found shape | [`error`] |
 //! | the inputs of a forward pass (`input_ids`, `attention_mask`, `token_type_ids`) | [`input`] |
 //! | `tokenizer.json` pipelines called with transformers' truncation / padding semantics | [`text`] |
+//! | the `config.json` keys every encoder shares, with each family's defaults | [`config`] |
+//! | what a backbone supplies: config, embeddings, attention | [`architecture`] |
+//! | the encoder skeleton: layers, the per-layer gate loop, input validation | [`encoder`] |
+//! | `tabs` adapters in any backbone ([`tabs::Adaptable`]) | [`adapters`] |
+//! | the sequence classifier: heads, checkpoint loading, adapter files | [`classifier`] |
 //!
-//! Each model crate reads its own `config.json` type (problems are [`HfError::Config`] / [`HfError::Unsupported`])
-//! and wraps [`HfError`] in its error type (`DebertaError::Checkpoint`, `BertError::Checkpoint`).
+//! Each model crate (`tabs-deberta`, `tabs-bert`) supplies only what differs — its config keys, embeddings and
+//! attention — and names the skeleton's types (`DebertaForSequenceClassification<B>` is
+//! `SequenceClassifier<B, Embeddings<B>, Attention<B>, DebertaConfig>`). Config problems are
+//! [`HfError::Config`] / [`HfError::Unsupported`], wrapped in the backbones' one error type [`ModelError`]
+//! (`DebertaError` and `BertError` name it).
 #![warn(missing_docs)]
 
 pub mod activation;
+pub mod adapters;
+pub mod architecture;
 pub mod checkpoint;
+pub mod classifier;
+pub mod config;
+pub mod encoder;
 pub mod error;
 pub mod input;
 pub mod text;
 pub mod weights;
 
 pub use activation::Activation;
+pub use architecture::{Architecture, Embed, FromWeights, HeadConfig, SelfAttention};
 pub use checkpoint::{read_tensors, CheckpointFiles};
-pub use error::{HfError, Result};
+pub use classifier::{ClassifierOutput, SequenceClassifier};
+pub use config::{EncoderConfig, RawEncoderConfig};
+pub use encoder::{EncoderModel, EncoderOutput, Layer};
+pub use error::{HfError, ModelError, Result};
 pub use input::EncoderInput;
 pub use weights::{IfMissing, Init, LoadReport, RawTensor, Weights};

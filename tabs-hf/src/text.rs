@@ -125,6 +125,70 @@ pub enum Padding {
     MaxLength(usize),
 }
 
+/// What every tokenizer of the tabs backbones offers, written once over its [`Pipeline`] and pad id:
+/// transformers' `tokenizer(text, pair, truncation=..., padding=...)` semantics ([`encode`], [`encode_batch`]).
+pub trait Tokenize {
+    /// The `tokenizers` pipeline (padding and truncation off; chosen per call).
+    fn pipeline(&self) -> &Pipeline;
+
+    /// The padding id.
+    fn pad_id(&self) -> u32;
+
+    /// Encodes one text, or a pair of texts, like transformers' `tokenizer(text, pair, truncation=...)`; an empty
+    /// second text (`Some("")`) counts as no second text, as in transformers.
+    fn encode(&self, text: &str, pair: Option<&str>, truncation: Truncation) -> Result<Encoding, TokenizeError> {
+        encode(self.pipeline(), text, pair, truncation)
+    }
+
+    /// Encodes a batch of texts (or of pairs, `pairs[i]` going with `texts[i]`), like transformers'
+    /// `tokenizer(texts, pairs, truncation=..., padding=...)`; empty second texts are kept as pairs, as in
+    /// transformers' batch call.
+    fn encode_batch(
+        &self,
+        texts: &[&str],
+        pairs: Option<&[&str]>,
+        truncation: Truncation,
+        padding: Padding,
+    ) -> Result<BatchEncoding, TokenizeError> {
+        encode_batch(self.pipeline(), self.pad_id(), texts, pairs, truncation, padding)
+    }
+
+    /// Number of ids, added tokens included (transformers' `len(tokenizer)`).
+    fn vocab_size(&self) -> usize {
+        self.pipeline().get_vocab_size(true)
+    }
+
+    /// The id of a token, if it is in the vocabulary.
+    fn token_to_id(&self, token: &str) -> Option<u32> {
+        self.pipeline().token_to_id(token)
+    }
+
+    /// The underlying `tokenizers` pipeline.
+    fn inner(&self) -> &Tokenizer {
+        self.pipeline()
+    }
+}
+
+/// A `tokenizers` pipeline whose `Debug` is a summary (a vocabulary can hold 128,000 entries); derefs to the
+/// [`Tokenizer`].
+#[derive(Clone)]
+pub struct Pipeline(pub Tokenizer);
+
+impl std::fmt::Debug for Pipeline {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pipeline")
+            .field("vocab_size", &self.0.get_vocab_size(true))
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::ops::Deref for Pipeline {
+    type Target = Tokenizer;
+    fn deref(&self) -> &Tokenizer {
+        &self.0
+    }
+}
+
 /// The model inputs for one text or one pair of texts.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Encoding {

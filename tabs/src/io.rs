@@ -252,6 +252,18 @@ pub fn load_adapter_with<B: Backend, M: Module<B>>(
     expected: &AdapterManifest,
     filter: impl TensorFilter,
 ) -> Result<M> {
+    load_adapter_aliased(module, dir, expected, filter, |_| Vec::new())
+}
+
+/// [`load_adapter_with`] for files that may name a tensor differently: a tensor the module expects under `key`
+/// is also looked for under each of `aliases(key)` (e.g. the module paths of an older layout).
+pub fn load_adapter_aliased<B: Backend, M: Module<B>>(
+    module: M,
+    dir: &Path,
+    expected: &AdapterManifest,
+    filter: impl TensorFilter,
+    aliases: impl Fn(&str) -> Vec<String>,
+) -> Result<M> {
     let manifest = read_manifest(dir)?;
     expected.check_against(&manifest, &dir.join(CONFIG_FILE))?;
     let path = dir.join(TENSORS_FILE);
@@ -271,11 +283,20 @@ pub fn load_adapter_with<B: Backend, M: Module<B>>(
     };
     module.visit(&mut shapes);
     let mut values: BTreeMap<String, Vec<f32>> = BTreeMap::new();
+    let mut used = std::collections::BTreeSet::new();
     for (key, shape) in &shapes.shapes {
-        let view = st.tensor(key).map_err(|_| TabsError::MissingTensor {
+        let stored = std::iter::once(key.clone())
+            .chain(aliases(key))
+            .find(|k| st.tensor(k).is_ok())
+            .ok_or_else(|| TabsError::MissingTensor {
+                path: path.clone(),
+                name: key.clone(),
+            })?;
+        let view = st.tensor(&stored).map_err(|e| TabsError::Safetensors {
             path: path.clone(),
-            name: key.clone(),
+            reason: e.to_string(),
         })?;
+        used.insert(stored);
         if view.dtype() != Dtype::F32 || view.shape() != shape.as_slice() {
             return Err(TabsError::ShapeMismatch {
                 path: path.clone(),
@@ -292,7 +313,7 @@ pub fn load_adapter_with<B: Backend, M: Module<B>>(
             .collect();
         values.insert(key.clone(), data);
     }
-    if let Some(extra) = st.names().into_iter().find(|n| !shapes.shapes.contains_key(*n)) {
+    if let Some(extra) = st.names().into_iter().find(|n| !used.contains(*n)) {
         return Err(TabsError::UnexpectedTensor {
             path,
             name: extra.to_string(),

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 
 use crate::common::{fixture, max_err, max_err_real_tokens, read_reference, reference_input, values, Cpu};
 use serde_json::Value;
-use tabs_bert::{BertConfig, BertForSequenceClassification, BertTokenizer, Truncation};
+use tabs_bert::{BertConfig, BertForSequenceClassification, BertTokenizer, Tokenize, Truncation};
 
 const TOL: f64 = 1e-4;
 
@@ -55,8 +55,8 @@ fn minilm_hidden_states_equal_transformers() {
 
     let r = read_reference(&fixture("minilm/reference.safetensors"));
     let input = reference_input::<Cpu>(&r, &dev);
-    model.bert.validate(&input).unwrap();
-    let out = model.bert.forward(&input);
+    model.encoder.validate(&input).unwrap();
+    let out = model.encoder.forward(&input);
     assert_eq!(out.last_hidden_state.dims().to_vec(), r["last_hidden_state"].shape);
     let got = values(out.last_hidden_state.clone());
     let hidden = max_err_real_tokens(&got, &r["last_hidden_state"].data, &r["attention_mask"].data, 384);

@@ -16,7 +16,7 @@ fn check(case: &str, expect_logits: bool) -> (f64, f64) {
     assert!(report.unused.is_empty(), "{case}: unused keys {:?}", report.unused);
     let r = read_reference(&dir.join("reference.safetensors"));
     let input = reference_input::<Cpu>(&r, &dev);
-    model.bert.validate(&input).unwrap();
+    model.encoder.validate(&input).unwrap();
     let out = model.forward(&input);
     assert_eq!(
         out.encoder.last_hidden_state.dims().to_vec(),

@@ -4,7 +4,7 @@
 
 use crate::common::fixture;
 use serde_json::Value;
-use tabs_bert::tokenize::{BertTokenizer, Padding, TokenizeError, Truncation};
+use tabs_bert::tokenize::{BertTokenizer, Padding, Tokenize, TokenizeError, Truncation};
 
 fn ids(v: &Value) -> Vec<u32> {
     v.as_array()

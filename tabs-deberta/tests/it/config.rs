@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use tabs_deberta::config::Activation;
-use tabs_deberta::{DebertaConfig, DebertaError};
+use tabs_deberta::{Architecture, DebertaConfig, DebertaError};
 
 fn parse(json: &str) -> Result<DebertaConfig, DebertaError> {
     DebertaConfig::from_json(json, Path::new("test/config.json"))

@@ -291,7 +291,7 @@ fn library_forward_matches_the_reference_and_rejects_foreign_ids() {
     let device = Default::default();
     let (model, _) = DebertaForSequenceClassification::<B>::from_pretrained(&dir, None, 0, &device).unwrap();
     let input = batch.to_input::<B>(&device).unwrap();
-    model.deberta.validate(&input).unwrap();
+    model.encoder.validate(&input).unwrap();
     let out = ForwardOutput::new(&batch, &model.forward(&input)).unwrap();
     let d = max_abs_diff(out.logits.iter().flatten(), r.logits.iter().flatten());
     assert!(d <= TOL, "logits differ from HF by {d:e}");
@@ -305,7 +305,7 @@ fn library_forward_matches_the_reference_and_rejects_foreign_ids() {
         .to_ids(Some(&tok), None)
         .unwrap();
     let e = model
-        .deberta
+        .encoder
         .validate(&ids.to_input::<B>(&device).unwrap())
         .unwrap_err();
     assert!(matches!(e, DebertaError::Input(_)), "{e:?}");

@@ -4,7 +4,9 @@ use std::path::{Path, PathBuf};
 
 use burn::backend::NdArray;
 use tabs_deberta::weights::Weights;
-use tabs_deberta::{loader, DebertaConfig, DebertaError, DebertaForSequenceClassification, HfError};
+use tabs_deberta::{DebertaConfig, DebertaError, DebertaForSequenceClassification, HfError};
+use tabs_hf::checkpoint::read_dir;
+use tabs_hf::Architecture;
 
 type B = NdArray<f32>;
 
@@ -20,15 +22,15 @@ fn build(
     tensors: std::collections::BTreeMap<String, tabs_deberta::weights::RawTensor>,
 ) -> Result<(), DebertaError> {
     let mut w = Weights::from_checkpoint(path.to_path_buf(), tensors, 0.02, 0);
-    DebertaForSequenceClassification::<B>::new(config, &mut w, &Default::default())?;
-    w.finish(|k| tabs_deberta::model::ignored_key(config, k))
+    DebertaForSequenceClassification::<B>::new(config, &mut w, &Default::default());
+    w.finish(|k| config.ignored_key(k))
         .map(|_| ())
         .map_err(DebertaError::from)
 }
 
 #[test]
 fn missing_encoder_keys_are_named() {
-    let (config, path, mut tensors) = loader::read_dir(&fixture("v3_buckets")).unwrap();
+    let (config, path, mut tensors) = read_dir::<DebertaConfig>(&fixture("v3_buckets")).unwrap();
     tensors.remove("deberta.encoder.layer.1.attention.self.key_proj.weight");
     tensors.remove("deberta.encoder.rel_embeddings.weight");
     match build(&config, &path, tensors) {
@@ -47,7 +49,7 @@ fn missing_encoder_keys_are_named() {
 
 #[test]
 fn shape_mismatch_names_key_expected_and_found() {
-    let (mut config, path, tensors) = loader::read_dir(&fixture("v3_buckets")).unwrap();
+    let (mut config, path, tensors) = read_dir::<DebertaConfig>(&fixture("v3_buckets")).unwrap();
     config.intermediate_size = 48; // the checkpoint has 64
     let err = build(&config, &path, tensors).unwrap_err();
     match &err {
@@ -108,7 +110,7 @@ fn damaged_and_absent_files() {
 
 #[test]
 fn pretraining_heads_and_unused_position_embeddings_are_ignored() {
-    let (mut config, path, mut tensors) = loader::read_dir(&fixture("v3_buckets")).unwrap();
+    let (mut config, path, mut tensors) = read_dir::<DebertaConfig>(&fixture("v3_buckets")).unwrap();
     config.num_labels = 3;
     // A v3 hub checkpoint carries position_embeddings although position_biased_input is false.
     tensors.insert(
@@ -133,8 +135,8 @@ fn pretraining_heads_and_unused_position_embeddings_are_ignored() {
         },
     );
     let mut w = Weights::from_checkpoint(path, tensors, 0.02, 0);
-    DebertaForSequenceClassification::<B>::new(&config, &mut w, &Default::default()).unwrap();
-    let report = w.finish(|k| tabs_deberta::model::ignored_key(&config, k)).unwrap();
+    DebertaForSequenceClassification::<B>::new(&config, &mut w, &Default::default());
+    let report = w.finish(|k| config.ignored_key(k)).unwrap();
     assert_eq!(report.ignored.len(), 2, "{report}");
     assert_eq!(report.unused, vec!["something.else".to_string()]);
     assert!(report.to_string().contains("UNUSED keys: something.else"));

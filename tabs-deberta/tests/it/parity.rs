@@ -46,7 +46,7 @@ fn compare(name: &str) -> (f64, Option<f64>, tabs_deberta::LoadReport) {
         attention_mask: ints(&r.attention_mask),
         token_type_ids: r.token_type_ids.as_deref().map(ints),
     };
-    model.deberta.validate(&input).unwrap();
+    model.encoder.validate(&input).unwrap();
     let out = model.forward(&input);
     let hidden = out.encoder.last_hidden_state.into_data().to_vec::<f32>().unwrap();
     let [_, t, d] = [r.input_ids.len(), r.input_ids[0].len(), r.last_hidden_state[0][0].len()];

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use serde::Deserialize;
-use tabs_deberta::tokenize::{DebertaTokenizer, Padding, SentencePieceModel, TokenizeError, Truncation};
+use tabs_deberta::tokenize::{DebertaTokenizer, Padding, SentencePieceModel, Tokenize, TokenizeError, Truncation};
 
 /// Cases where transformers 5.x's `AutoTokenizer` (NFC instead of SentencePiece's `nmt_nfkc` map) gives other ids
 /// than the converted pipeline; the fixture records both and the Rust tokenizer follows the converted pipeline.
