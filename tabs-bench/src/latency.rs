@@ -209,6 +209,23 @@ pub fn run<B: Backend>(
     mut progress: impl FnMut(&str),
 ) -> Result<Vec<LatencyRow>> {
     let t0 = Instant::now();
+    // Absolute positions end at max_position_embeddings: checked on the config, before the weights load.
+    let longest = args
+        .lengths
+        .iter()
+        .copied()
+        .chain((args.mix > 0).then_some(args.mix_max))
+        .max();
+    if let (Some(dir), Some(t)) = (&args.model, longest) {
+        let c = DebertaConfig::from_file(&dir.join("config.json"))?;
+        if c.position_biased_input {
+            anyhow::ensure!(
+                t <= c.max_position_embeddings,
+                "--lengths / --mix-max {t}: above the model's max_position_embeddings {} (absolute positions)",
+                c.max_position_embeddings
+            );
+        }
+    }
     let base = base_model::<B>(args.model.as_ref(), args.seed, device)?;
     let vocab = base.config().vocab_size;
     let mut models = Models {
