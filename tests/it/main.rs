@@ -1,10 +1,13 @@
 //! The integration tests of this crate, one binary (each file a module): linking one test binary instead of
 //! one per file is most of the build time of `cargo test`.
 
+mod bad_input;
 mod book;
+mod clis;
 mod data_bucket;
 mod data_glue;
 mod data_listops;
 mod data_lra;
 mod data_metrics;
+mod flags;
 mod train;
