@@ -74,8 +74,11 @@ fn config(a: &Args, demo: bool) -> Result<TrainConfig> {
     Ok(c)
 }
 
-fn main() -> Result<()> {
-    let a = Args::parse();
+fn main() -> std::process::ExitCode {
+    tabs_experiments::cli::exit("glue", run_cli(Args::parse()))
+}
+
+fn run_cli(a: Args) -> Result<()> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let demo = a.model.is_none() && a.data.is_none();
     let (model, data) = match (&a.model, &a.data) {

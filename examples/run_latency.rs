@@ -14,6 +14,7 @@ use clap::Parser;
 use tabs_experiments::backbone::{Backbone, TextTokenizer};
 use tabs_experiments::lra::load_text_csv;
 use tabs_experiments::method::Method;
+use tabs_experiments::preflight::ModelLimits;
 use tabs_experiments::run::{encode_texts, manifest, text_csv_splits};
 use tabs_experiments::train::{prepare, TaskModel, TrainConfig};
 
@@ -61,8 +62,23 @@ fn load<B: Backend>(a: &Args, run: &Path, device: &B::Device) -> Result<(TrainCo
     Ok((cfg, model))
 }
 
-fn main() -> Result<()> {
-    let a = Args::parse();
+fn main() -> std::process::ExitCode {
+    tabs_experiments::cli::exit("run_latency", run_cli(Args::parse()))
+}
+
+fn run_cli(a: Args) -> Result<()> {
+    for (flag, v) in [
+        ("--samples", a.samples),
+        ("--rounds", a.rounds),
+        ("--num-labels", a.num_labels),
+    ] {
+        if v == 0 {
+            bail!("{flag} 0: expected at least 1");
+        }
+    }
+    if a.runs.is_empty() {
+        bail!("no run folders given: expected RUNS... (folders with config.json and adapter/)");
+    }
     match a.device.as_str() {
         "cpu" => run::<NdArray>(&a, &Default::default()),
         "wgpu" => wgpu_run(&a),
@@ -94,10 +110,14 @@ fn cuda_run(_: &Args) -> Result<()> {
 fn run<B: Backend>(a: &Args, device: &B::Device) -> Result<()> {
     let [_, dev, _] = text_csv_splits(&a.data)?;
     let dev = dev.context("no validation file")?;
+    let limits = ModelLimits::from_dir(&a.model)?;
     let tok = TextTokenizer::from_dir(&a.model)?;
+    limits.check_tokenizer(&a.model, &tok)?;
     let mut examples = load_text_csv(&dev)?;
     examples.truncate(a.samples);
-    let enc = encode_texts(&tok, &examples, 128)?;
+    anyhow::ensure!(!examples.is_empty(), "{}: no texts to time", dev.display());
+    // 128 tokens, or fewer where the model's absolute positions end earlier.
+    let enc = encode_texts(&tok, &examples, limits.max_positions.map_or(128, |p| p.min(128)))?;
     let models: Vec<(TrainConfig, TaskModel<B>)> = a.runs.iter().map(|r| load(a, r, device)).collect::<Result<_>>()?;
     let mut times: Vec<Vec<f64>> = vec![Vec::new(); models.len()];
     for round in 0..a.rounds {

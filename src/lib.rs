@@ -20,10 +20,13 @@
 //! - [`renderer`] — plain-text progress without a terminal.
 //! - [`evaluate`] — predictions, gate statistics, FLOPs and latency for `results.json`.
 //! - [`run`] — a whole run: data → model → train → evaluate → `results.json`.
+//! - [`preflight`] — checks of a run's inputs (max length, tokenizer, `--resume`) before anything is written.
+//! - [`cli`] — one-line errors and the exit status of the command-line programs.
 
 pub mod backbone;
 pub mod batch;
 pub mod bucket;
+pub mod cli;
 pub mod data_error;
 pub mod evaluate;
 pub mod glue;
@@ -34,6 +37,7 @@ pub mod lra_task;
 pub mod method;
 pub mod metrics;
 pub mod param_groups;
+pub mod preflight;
 pub mod renderer;
 pub mod run;
 pub mod schedule;

@@ -16,7 +16,8 @@ use crate::glue::{self, GlueTask, Label, Split};
 use crate::lra::{load_text_csv, TextExample};
 use crate::method::Method;
 use crate::metrics::{self, TaskScore};
-use crate::train::{prepare, train, TaskModel, TrainConfig};
+use crate::preflight::{check_resume, checked_tokenizer};
+use crate::train::{check_checkpoint, prepare, train, TaskModel, TrainConfig};
 
 /// `results.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -145,9 +146,12 @@ pub struct GlueRun {
 /// Train and evaluate one GLUE task; writes `config.json`, `adapter/` and `results.json` into `run.out`.
 pub fn run_glue<B: AutodiffBackend>(cfg: &TrainConfig, run: &GlueRun, device: &B::Device) -> Result<Results> {
     let task: GlueTask = cfg.task.parse().map_err(|e| anyhow::anyhow!("{e}"))?;
+    if run.resume {
+        check_resume(cfg, &run.out)?;
+    }
     // Everything random (fresh heads, controllers, LoRA A, dropout, gate samples) follows from the seed.
     B::seed(device, cfg.seed);
-    let tok = TextTokenizer::from_dir(&run.model).with_context(|| format!("tokenizer of {}", run.model.display()))?;
+    let tok = checked_tokenizer(&run.model, cfg.max_length)?;
     let mut train_ex = glue::load_split(task, &run.data, Split::Train)?;
     if let Some(n) = run.max_train {
         train_ex.truncate(n);
@@ -276,6 +280,9 @@ impl TextCsv {
 /// Train and evaluate a CSV text-classification task (see [`text_csv_splits`]); `test` is reported beside
 /// `dev` when `test.csv` exists. The class count is the largest label + 1 over all splits.
 pub fn run_text_csv<B: AutodiffBackend>(cfg: &TrainConfig, run: &GlueRun, device: &B::Device) -> Result<Results> {
+    if run.resume {
+        check_resume(cfg, &run.out)?;
+    }
     B::seed(device, cfg.seed);
     let TextCsv {
         train: mut train_ex,
@@ -286,7 +293,7 @@ pub fn run_text_csv<B: AutodiffBackend>(cfg: &TrainConfig, run: &GlueRun, device
     if let Some(n) = run.max_train {
         train_ex.truncate(n);
     }
-    let tok = TextTokenizer::from_dir(&run.model).with_context(|| format!("tokenizer of {}", run.model.display()))?;
+    let tok = checked_tokenizer(&run.model, cfg.max_length)?;
     let train_enc = encode_texts(&tok, &train_ex, cfg.max_length)?;
     let dev_enc = encode_texts(&tok, &dev_ex, cfg.max_length)?;
     let mut extra = Vec::new();
@@ -324,12 +331,19 @@ pub fn fit_and_report<B: AutodiffBackend>(
     device: &B::Device,
     score: impl Fn(&Evaluation, &[Encoded]) -> Result<BTreeMap<String, f64>>,
 ) -> Result<Results> {
-    std::fs::create_dir_all(&run.out).with_context(|| format!("creating {}", run.out.display()))?;
-    write_atomic(&run.out.join("config.json"), &serde_json::to_vec_pretty(cfg)?)?;
+    // `--resume` is checked (saved config, checkpoint files) before anything is written.
+    if run.resume {
+        check_resume(cfg, &run.out)?;
+    }
     B::seed(device, cfg.seed);
     let net = net.into();
     let targets: Vec<String> = net.default_targets().iter().map(|s| s.to_string()).collect();
     let (model, trainable) = prepare(net, cfg, regression)?;
+    if run.resume {
+        check_checkpoint(&model, &run.out, device)?;
+    }
+    std::fs::create_dir_all(&run.out).with_context(|| format!("creating {}", run.out.display()))?;
+    write_atomic(&run.out.join("config.json"), &serde_json::to_vec_pretty(cfg)?)?;
     println!(
         "{} on {}: {} trainable parameters, {} training / {} dev examples, {} epochs",
         cfg.method,

@@ -401,3 +401,62 @@ pub fn train<B: AutodiffBackend>(
     }
     Ok(trained)
 }
+
+/// The float parameter shapes of a module, in visiting order.
+fn param_shapes<B: Backend, M: Module<B>>(m: &M) -> Vec<Vec<usize>> {
+    struct Shapes(Vec<Vec<usize>>);
+    impl<B: Backend> burn::module::ModuleVisitor<B> for Shapes {
+        fn visit_float<const D: usize>(&mut self, param: &burn::module::Param<Tensor<B, D>>) {
+            self.0.push(param.val().dims().to_vec());
+        }
+    }
+    let mut v = Shapes(Vec::new());
+    m.visit(&mut v);
+    v.0
+}
+
+/// For `--resume`, before anything is written: the last epoch saved under `out/checkpoints`, after checking that
+/// its model, optimiser and scheduler files load (burn-train's own loading panics on a truncated file) and that
+/// the saved parameters have `model`'s shapes (a checkpoint of another model, method or rank).
+pub fn check_checkpoint<B: AutodiffBackend>(
+    model: &TaskModel<B>,
+    out: &Path,
+    device: &B::Device,
+) -> anyhow::Result<usize> {
+    use burn::optim::adaptor::OptimizerAdaptor;
+    use burn::optim::AdamW;
+    use burn::record::Recorder;
+    type OptimRecord<B> = <OptimizerAdaptor<AdamW, TaskModel<B>, B> as Optimizer<TaskModel<B>, B>>::Record;
+    let checkpoints = out.join("checkpoints");
+    let epoch = last_checkpoint(&checkpoints)
+        .ok_or_else(|| anyhow::anyhow!("--resume: no checkpoint in {}", checkpoints.display()))?;
+    let dir = checkpoints.join("checkpoint");
+    let file = |name: &str| dir.join(format!("{name}-{epoch}"));
+    // The recorder's message, first line only (it may go on about format versions).
+    let unreadable = |stem: &str, what: &str, e: burn::record::RecorderError| {
+        let e = e.to_string();
+        let e = e.lines().next().unwrap_or_default();
+        let e = e
+            .strip_prefix("Unknown(\"")
+            .map_or(e, |e| e.trim_end_matches(")").trim_end_matches('"'));
+        anyhow::anyhow!(
+            "--resume: {}.mpk: not a readable {what} checkpoint ({e}); delete {} to start over",
+            file(stem).display(),
+            out.display()
+        )
+    };
+    let recorder = CompactRecorder::new();
+    let record: <TaskModel<B> as Module<B>>::Record =
+        Recorder::<B>::load(&recorder, file("model"), device).map_err(|e| unreadable("model", "model", e))?;
+    if param_shapes(&model.clone().load_record(record)) != param_shapes(model) {
+        anyhow::bail!(
+            "--resume: {}.mpk: the saved parameters have other shapes than this model (another --model?)",
+            file("model").display()
+        );
+    }
+    let _: OptimRecord<B> =
+        Recorder::<B>::load(&recorder, file("optim"), device).map_err(|e| unreadable("optim", "optimizer", e))?;
+    let _: usize = Recorder::<B>::load(&recorder, file("scheduler"), device)
+        .map_err(|e| unreadable("scheduler", "scheduler", e))?;
+    Ok(epoch)
+}

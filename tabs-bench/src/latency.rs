@@ -23,7 +23,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 use tabs::{AdaptedLinear, SpectralGates};
-use tabs_deberta::{DebertaConfig, DebertaForSequenceClassification, DebertaInput};
+use tabs_deberta::{Architecture, DebertaConfig, DebertaForSequenceClassification, DebertaInput};
 use tabs_experiments::method::{AdapterHyper, Method};
 
 use crate::lengths::glue_mix;
@@ -209,6 +209,22 @@ pub fn run<B: Backend>(
     mut progress: impl FnMut(&str),
 ) -> Result<Vec<LatencyRow>> {
     let t0 = Instant::now();
+    // Absolute positions end at max_position_embeddings: checked on the config, before the weights load.
+    let longest = args
+        .lengths
+        .iter()
+        .copied()
+        .chain((args.mix > 0).then_some(args.mix_max))
+        .max();
+    if let (Some(dir), Some(t)) = (&args.model, longest) {
+        let c = DebertaConfig::from_file(&dir.join("config.json"))?;
+        if let Some(max) = c.max_length() {
+            anyhow::ensure!(
+                t <= max,
+                "--lengths / --mix-max {t}: above the model's max_position_embeddings {max} (absolute positions)"
+            );
+        }
+    }
     let base = base_model::<B>(args.model.as_ref(), args.seed, device)?;
     let vocab = base.config().vocab_size;
     let mut models = Models {

@@ -280,8 +280,12 @@ fn progress(line: &str) {
     eprintln!("[tabs-bench] {line}");
 }
 
-fn main() -> Result<()> {
-    let cli = Cli::parse();
+fn main() -> std::process::ExitCode {
+    tabs_experiments::cli::exit("tabs-bench", run_cli(Cli::parse()))
+}
+
+fn run_cli(cli: Cli) -> Result<()> {
+    cli.cmd.check()?;
     let start = Instant::now();
     match cli.cmd {
         Cmd::Latency {
@@ -942,4 +946,125 @@ fn first_appearance(names: Vec<&str>) -> Vec<&str> {
         }
     }
     out
+}
+
+/// `flag v` must be at least 1.
+fn at_least_one(flag: &str, v: usize) -> Result<()> {
+    if v == 0 {
+        bail!("{flag} 0: expected at least 1");
+    }
+    Ok(())
+}
+
+/// `flag v` must be a finite number ≥ 0.
+fn non_negative(flag: &str, v: f64) -> Result<()> {
+    if !(v.is_finite() && v >= 0.0) {
+        bail!("{flag} {v}: expected a finite number ≥ 0");
+    }
+    Ok(())
+}
+
+/// Every length of `flag` at least 1 (and at least one length).
+fn lengths_ok(flag: &str, lengths: &[usize]) -> Result<()> {
+    if lengths.is_empty() {
+        bail!("{flag}: expected at least one length");
+    }
+    if lengths.contains(&0) {
+        bail!("{flag} {}: expected lengths of at least 1 token", join(lengths));
+    }
+    Ok(())
+}
+
+fn join(v: &[impl std::fmt::Display]) -> String {
+    v.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(",")
+}
+
+impl Common {
+    /// The ranges of the shared flags (each error names its flag), checked before anything runs.
+    fn check(&self) -> Result<()> {
+        at_least_one("--rank", self.rank)?;
+        at_least_one("--lora-rank", self.lora_rank)?;
+        if let Some(k) = self.k {
+            at_least_one("--k", k)?;
+        }
+        non_negative("--rho", self.rho)
+    }
+}
+
+impl Dist {
+    fn check(&self) -> Result<()> {
+        if let Some(m) = self.logit_mean.filter(|m| !m.is_finite()) {
+            bail!("--logit-mean {m}: expected a finite number");
+        }
+        non_negative("--logit-std", self.logit_std)
+    }
+}
+
+impl Cmd {
+    /// Every flag's range, before anything is computed or written (errors name the flag and the range).
+    fn check(&self) -> Result<()> {
+        match self {
+            Cmd::Latency {
+                common,
+                lengths,
+                batch,
+                mix,
+                mix_max,
+                ..
+            } => {
+                common.check()?;
+                lengths_ok("--lengths", lengths)?;
+                at_least_one("--batch", *batch)?;
+                if *mix > 0 {
+                    at_least_one("--mix-max", *mix_max)?;
+                }
+                Ok(())
+            }
+            Cmd::Flops {
+                common,
+                dist,
+                lengths,
+                samples,
+                batch,
+                ..
+            } => {
+                common.check()?;
+                dist.check()?;
+                lengths_ok("--lengths", lengths)?;
+                at_least_one("--samples", *samples)?;
+                at_least_one("--batch", *batch)
+            }
+            Cmd::Budget {
+                common,
+                dist,
+                inputs,
+                max_len,
+                layers,
+                batch,
+                ..
+            } => {
+                common.check()?;
+                dist.check()?;
+                at_least_one("--inputs", *inputs)?;
+                at_least_one("--max-len", *max_len)?;
+                at_least_one("--layers", *layers)?;
+                at_least_one("--batch", *batch)
+            }
+            Cmd::Ranks { common, batch, .. } => {
+                common.check()?;
+                at_least_one("--batch", *batch)
+            }
+            Cmd::Tradeoff {
+                common, rhos, batch, ..
+            } => {
+                common.check()?;
+                at_least_one("--batch", *batch)?;
+                if rhos.is_empty() {
+                    bail!("--rhos: expected at least one budget");
+                }
+                rhos.iter().try_for_each(|&r| non_negative("--rhos", r))
+            }
+            Cmd::Report { .. } => Ok(()),
+        }
+    }
 }

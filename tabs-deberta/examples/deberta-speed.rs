@@ -27,8 +27,23 @@ struct Args {
     device: String,
 }
 
-fn main() -> Result<()> {
-    let args = Args::parse();
+fn main() -> std::process::ExitCode {
+    match run_cli(Args::parse()) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("deberta-speed: error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run_cli(args: Args) -> Result<()> {
+    if args.iters == 0 {
+        bail!("--iters 0: expected at least 1 timed iteration");
+    }
+    if args.lengths.is_empty() || args.lengths.contains(&0) {
+        bail!("--lengths: expected lengths of at least 1 token");
+    }
     match args.device.as_str() {
         "cpu" => run::<NdArray>(&args, "burn-ndarray"),
         "wgpu" => wgpu_run(&args),

@@ -2,10 +2,13 @@
 //! one per file is most of the build time of `cargo test`.
 
 mod backbones;
+mod bad_input;
 mod book;
+mod clis;
 mod data_bucket;
 mod data_glue;
 mod data_listops;
 mod data_lra;
 mod data_metrics;
+mod flags;
 mod train;
