@@ -59,7 +59,7 @@ pub enum InputError {
         vocab_size: usize,
     },
     /// `--resume` without a saved configuration.
-    #[error("--resume: {0} does not exist (nothing to resume; drop --resume to start a new run)")]
+    #[error("--resume: {0} does not exist: no checkpoint to resume (drop --resume to start a new run)")]
     NothingToResume(PathBuf),
     /// `--resume` with a setting other than the saved one.
     #[error(
@@ -208,8 +208,9 @@ fn first_difference(prefix: &str, saved: &serde_json::Value, current: &serde_jso
     }
 }
 
-/// For `--resume`: `out/config.json` must exist and hold `cfg` (every key: the method, ranks, task, schedule and
-/// optimiser all shape the saved checkpoint or give it its meaning). Nothing is written.
+/// For `--resume`: `out/config.json` must exist and hold `cfg` (every key but `epochs`: the method, ranks, task,
+/// schedule and optimiser all shape the saved checkpoint or give it its meaning; more epochs train on). Nothing is
+/// written.
 pub fn check_resume(cfg: &TrainConfig, out: &Path) -> Result<()> {
     let file = out.join("config.json");
     if !file.is_file() {
@@ -221,7 +222,8 @@ pub fn check_resume(cfg: &TrainConfig, out: &Path) -> Result<()> {
     // Through TrainConfig, so keys added since the run was saved take their serde defaults on both sides.
     let saved_cfg: TrainConfig = serde_json::from_value(saved.clone())
         .with_context(|| format!("--resume: {}: not a run's config.json", file.display()))?;
-    let (saved_v, current_v) = (serde_json::to_value(&saved_cfg)?, serde_json::to_value(cfg)?);
+    let (mut saved_v, current_v) = (serde_json::to_value(&saved_cfg)?, serde_json::to_value(cfg)?);
+    saved_v["epochs"] = current_v["epochs"].clone();
     if let Some(key) = first_difference("", &saved_v, &current_v) {
         let pick = |v: &serde_json::Value| {
             key.split('.')
@@ -254,6 +256,9 @@ mod tests {
         assert!(err.contains("does not exist"), "{err}");
         std::fs::write(dir.join("config.json"), serde_json::to_vec(&cfg).unwrap()).unwrap();
         check_resume(&cfg, &dir).unwrap();
+        let mut longer = cfg.clone();
+        longer.epochs += 2;
+        check_resume(&longer, &dir).unwrap();
         let mut other = cfg.clone();
         other.adapter.spectral_rank = 4;
         let err = check_resume(&other, &dir).unwrap_err().to_string();
