@@ -261,11 +261,8 @@ impl<B: Backend> Backbone<B> {
     /// DeBERTa with `position_biased_input`), `None` for DeBERTa-v3's purely relative positions.
     pub fn max_positions(&self) -> Option<usize> {
         match self {
-            Backbone::Deberta(m) => {
-                let c = m.config();
-                c.position_biased_input.then_some(c.max_position_embeddings)
-            }
-            Backbone::Bert(m) => Some(m.config().max_position_embeddings),
+            Backbone::Deberta(m) => m.config().max_length(),
+            Backbone::Bert(m) => m.config().max_length(),
         }
     }
 

@@ -337,6 +337,13 @@ pub fn fit_and_report<B: AutodiffBackend>(
     }
     B::seed(device, cfg.seed);
     let net = net.into();
+    // Library callers too: inputs padded to max_length must fit absolute position embeddings.
+    if let Some(limit) = net.max_positions().filter(|&limit| cfg.max_length > limit) {
+        anyhow::bail!(
+            "--max-length {}: above the model's max_position_embeddings {limit} (absolute positions)",
+            cfg.max_length
+        );
+    }
     let targets: Vec<String> = net.default_targets().iter().map(|s| s.to_string()).collect();
     let (model, trainable) = prepare(net, cfg, regression)?;
     if run.resume {
