@@ -318,12 +318,17 @@ impl TextTokenizer {
         })
     }
 
+    /// The tokenizer behind either variant (vocabulary size, encoding, the `tokenizers` pipeline).
+    pub fn tokenize(&self) -> &dyn Tokenize {
+        match self {
+            TextTokenizer::Deberta(t) => t,
+            TextTokenizer::Bert(t) => t,
+        }
+    }
+
     /// The vocabulary entry of `id`, if any.
     pub fn id_to_token(&self, id: u32) -> Option<String> {
-        match self {
-            TextTokenizer::Deberta(t) => t.id_to_token(id),
-            TextTokenizer::Bert(t) => t.inner().id_to_token(id),
-        }
+        self.tokenize().inner().id_to_token(id)
     }
 
     /// Ids and token types of texts (or pairs), longest-first truncation to `max_length`, no padding.

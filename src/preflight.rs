@@ -8,7 +8,6 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use thiserror::Error;
 
-use tabs_bert::Tokenize;
 use tabs_hf::Architecture;
 
 use crate::backbone::{model_type, TextTokenizer};
@@ -124,10 +123,7 @@ impl ModelLimits {
 
     /// The tokenizer's ids must all have an embedding row.
     pub fn check_tokenizer(&self, dir: &Path, tok: &TextTokenizer) -> Result<(), InputError> {
-        let tokenizer = match tok {
-            TextTokenizer::Deberta(t) => t.vocab_size(),
-            TextTokenizer::Bert(t) => t.vocab_size(),
-        };
+        let tokenizer = tok.tokenize().vocab_size();
         if tokenizer > self.vocab_size {
             return Err(InputError::TokenizerVocab {
                 dir: dir.to_path_buf(),
