@@ -8,9 +8,10 @@
 use std::path::PathBuf;
 
 use anyhow::{bail, Result};
-use burn::backend::{Autodiff, NdArray};
-use burn::tensor::backend::AutodiffBackend;
+use burn::backend::Autodiff;
+use burn::tensor::backend::{AutodiffBackend, Backend};
 use clap::Parser;
+use tabs_experiments::device::{on_device, OnDevice};
 use tabs_experiments::hyper_args::HyperArgs;
 use tabs_experiments::method::Method;
 use tabs_experiments::run::{run_glue, run_text_csv, GlueRun, Results};
@@ -102,12 +103,7 @@ fn run_cli(a: Args) -> Result<()> {
         max_train: a.max_train,
         latency_samples: a.latency_samples,
     };
-    let results = match a.device.as_str() {
-        "cpu" => run_task::<Autodiff<NdArray>>(&cfg, &run, &Default::default())?,
-        "wgpu" => wgpu_run(&cfg, &run)?,
-        "cuda" => cuda_run(&cfg, &run)?,
-        other => bail!("--device {other:?}: expected cpu, wgpu or cuda"),
-    };
+    let results = on_device(&a.device, Job { cfg: &cfg, run: &run })?;
     println!("\nresults ({}):", run.out.join("results.json").display());
     println!("{}", serde_json::to_string_pretty(&results.metrics)?);
     if let Some(b) = &results.budget {
@@ -147,6 +143,20 @@ fn run_cli(a: Args) -> Result<()> {
     Ok(())
 }
 
+/// The run on the backend `--device` names (trained through `Autodiff<B>`).
+struct Job<'a> {
+    cfg: &'a TrainConfig,
+    run: &'a GlueRun,
+}
+
+impl OnDevice for Job<'_> {
+    type Output = Results;
+
+    fn run<B: Backend>(self, device: B::Device) -> Result<Results> {
+        run_task::<Autodiff<B>>(self.cfg, self.run, &device)
+    }
+}
+
 /// GLUE or CSV texts, by `--task`.
 fn run_task<B: AutodiffBackend>(cfg: &TrainConfig, run: &GlueRun, device: &B::Device) -> Result<Results> {
     if cfg.task == "csv" {
@@ -154,26 +164,4 @@ fn run_task<B: AutodiffBackend>(cfg: &TrainConfig, run: &GlueRun, device: &B::De
     } else {
         run_glue::<B>(cfg, run, device)
     }
-}
-
-#[cfg(feature = "wgpu")]
-fn wgpu_run(cfg: &TrainConfig, run: &GlueRun) -> Result<Results> {
-    use burn::backend::wgpu::{Wgpu, WgpuDevice};
-    run_task::<Autodiff<Wgpu>>(cfg, run, &WgpuDevice::default())
-}
-
-#[cfg(not(feature = "wgpu"))]
-fn wgpu_run(_: &TrainConfig, _: &GlueRun) -> Result<Results> {
-    bail!("--device wgpu: this binary was built without the `wgpu` feature (cargo run --release --features wgpu ...)")
-}
-
-#[cfg(feature = "cuda")]
-fn cuda_run(cfg: &TrainConfig, run: &GlueRun) -> Result<Results> {
-    use burn::backend::cuda::{Cuda, CudaDevice};
-    run_task::<Autodiff<Cuda>>(cfg, run, &CudaDevice::default())
-}
-
-#[cfg(not(feature = "cuda"))]
-fn cuda_run(_: &TrainConfig, _: &GlueRun) -> Result<Results> {
-    bail!("--device cuda: this binary was built without the `cuda` feature (cargo run --release --features cuda ...)")
 }

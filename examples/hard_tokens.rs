@@ -6,9 +6,8 @@
 //! cargo run --release --example hard_tokens -- --granularity token --rho 2
 //! cargo run --release --example hard_tokens -- --svg book/src/figures/gates-token.svg   # the gates, drawn
 
-use anyhow::bail;
 use anyhow::Result;
-use burn::backend::{Autodiff, NdArray};
+use burn::backend::Autodiff;
 use burn::module::{AutodiffModule, Module};
 use burn::nn::LinearConfig;
 use burn::optim::{AdamConfig, GradientsParams, Optimizer};
@@ -20,6 +19,7 @@ use tabs::{
     AdaptedLinear, AdapterConfig, GateMode, GatingConfig, Granularity, Kernel, RankStats, SpectralConfig,
     SpectralGates, TokenMask,
 };
+use tabs_experiments::device::{on_device, OnDevice};
 
 #[derive(Clone, Copy, ValueEnum, Debug)]
 enum Gran {
@@ -86,32 +86,18 @@ fn batch<B: Backend>(
 
 fn main() -> Result<()> {
     let args = Args::parse();
-    match args.device.as_str() {
-        "cpu" => run::<Autodiff<NdArray>>(&args, &Default::default()),
-        "wgpu" => wgpu_run(&args),
-        "cuda" => cuda_run(&args),
-        other => bail!("--device {other:?}: expected cpu, wgpu or cuda"),
+    on_device(&args.device, Job(&args))
+}
+
+/// The experiment on the backend `--device` names (trained through `Autodiff<B>`).
+struct Job<'a>(&'a Args);
+
+impl OnDevice for Job<'_> {
+    type Output = ();
+
+    fn run<B: Backend>(self, device: B::Device) -> Result<()> {
+        run::<Autodiff<B>>(self.0, &device)
     }
-}
-
-#[cfg(feature = "wgpu")]
-fn wgpu_run(args: &Args) -> Result<()> {
-    run::<Autodiff<burn::backend::wgpu::Wgpu>>(args, &Default::default())
-}
-
-#[cfg(not(feature = "wgpu"))]
-fn wgpu_run(_: &Args) -> Result<()> {
-    bail!("--device wgpu: this binary was built without the `wgpu` feature (cargo run --release --features wgpu ...)")
-}
-
-#[cfg(feature = "cuda")]
-fn cuda_run(args: &Args) -> Result<()> {
-    run::<Autodiff<burn::backend::cuda::Cuda>>(args, &Default::default())
-}
-
-#[cfg(not(feature = "cuda"))]
-fn cuda_run(_: &Args) -> Result<()> {
-    bail!("--device cuda: this binary was built without the `cuda` feature (cargo run --release --features cuda ...)")
 }
 
 fn run<Ad: AutodiffBackend>(args: &Args, dev: &Ad::Device) -> Result<()> {

@@ -11,12 +11,13 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
-use burn::backend::{Autodiff, NdArray};
-use burn::tensor::backend::AutodiffBackend;
+use burn::backend::Autodiff;
+use burn::tensor::backend::{AutodiffBackend, Backend};
 use clap::Parser;
 use tabs_deberta::{Architecture, DebertaConfig, DebertaForSequenceClassification};
 use tabs_experiments::backbone::Backbone;
 use tabs_experiments::batch::Target;
+use tabs_experiments::device::{on_device, OnDevice};
 use tabs_experiments::hyper_args::HyperArgs;
 use tabs_experiments::listops::{self, ListOpsConfig};
 use tabs_experiments::lra_task::{load_lra, LraData, LraTask};
@@ -157,12 +158,14 @@ fn run_cli(a: Args) -> Result<()> {
             .into());
         }
     }
-    let results = match a.device.as_str() {
-        "cpu" => run::<Autodiff<NdArray>>(&a, &cfg, &data, &Default::default())?,
-        "wgpu" => wgpu_run(&a, &cfg, &data)?,
-        "cuda" => cuda_run(&a, &cfg, &data)?,
-        other => bail!("--device {other:?}: expected cpu, wgpu or cuda"),
-    };
+    let results = on_device(
+        &a.device,
+        Job {
+            args: &a,
+            cfg: &cfg,
+            data: &data,
+        },
+    )?;
     println!(
         "\nresults ({}):\n{}",
         a.out.join("results.json").display(),
@@ -183,6 +186,21 @@ fn config(a: &Args, task: LraTask) -> Result<TrainConfig> {
     (cfg.epochs, cfg.batch_size, cfg.lr, cfg.max_length) = (3, 16, 1e-3, 2048);
     a.hyper.apply(&mut cfg)?;
     Ok(cfg)
+}
+
+/// The run on the backend `--device` names (trained through `Autodiff<B>`).
+struct Job<'a> {
+    args: &'a Args,
+    cfg: &'a TrainConfig,
+    data: &'a LraData,
+}
+
+impl OnDevice for Job<'_> {
+    type Output = Results;
+
+    fn run<B: Backend>(self, device: B::Device) -> Result<Results> {
+        run::<Autodiff<B>>(self.args, self.cfg, self.data, &device)
+    }
 }
 
 /// Train and evaluate on one backend.
@@ -226,26 +244,4 @@ fn run<B: AutodiffBackend>(a: &Args, cfg: &TrainConfig, data: &LraData, device: 
             )]))
         },
     )
-}
-
-#[cfg(feature = "wgpu")]
-fn wgpu_run(a: &Args, cfg: &TrainConfig, data: &LraData) -> Result<Results> {
-    use burn::backend::wgpu::{Wgpu, WgpuDevice};
-    run::<Autodiff<Wgpu>>(a, cfg, data, &WgpuDevice::default())
-}
-
-#[cfg(not(feature = "wgpu"))]
-fn wgpu_run(_: &Args, _: &TrainConfig, _: &LraData) -> Result<Results> {
-    bail!("--device wgpu: this binary was built without the `wgpu` feature (cargo run --release --features wgpu ...)")
-}
-
-#[cfg(feature = "cuda")]
-fn cuda_run(a: &Args, cfg: &TrainConfig, data: &LraData) -> Result<Results> {
-    use burn::backend::cuda::{Cuda, CudaDevice};
-    run::<Autodiff<Cuda>>(a, cfg, data, &CudaDevice::default())
-}
-
-#[cfg(not(feature = "cuda"))]
-fn cuda_run(_: &Args, _: &TrainConfig, _: &LraData) -> Result<Results> {
-    bail!("--device cuda: this binary was built without the `cuda` feature (cargo run --release --features cuda ...)")
 }

@@ -186,6 +186,29 @@ impl<B: Backend> Backbone<B> {
         }
     }
 
+    /// Outputs of the classifier (1: regression).
+    pub fn num_labels(&self) -> usize {
+        self.heads()[1].weight.dims()[1]
+    }
+
+    /// Set the inference budget ρ (active directions per real token on average): B(T) = ⌊ρ·T⌋ + c per layer and
+    /// sequence (`Token`/`Sequence` granularity) or ⌊ρ·L⌋ + c over the layers (`Layer`). The top-B cut makes any
+    /// ρ > 0 valid whatever ρ training used. Errors without gates, without the inference cut (the budget is
+    /// then only a training target), or for ρ not finite and > 0.
+    pub fn set_rho(&mut self, rho: f64) -> Result<()> {
+        if !(rho.is_finite() && rho > 0.0) {
+            bail!("--rho {rho}: expected a finite ρ > 0");
+        }
+        let gates = self
+            .gates_mut()
+            .ok_or_else(|| anyhow::anyhow!("--rho: this model has no gates, so no budget to set"))?;
+        if !gates.config.budget.inference_cut {
+            bail!("--rho: this method has no inference cut; its budget is only a training target");
+        }
+        gates.config.budget.rho = rho;
+        Ok(())
+    }
+
     /// Replace the classifier's dropout probability.
     pub fn set_classifier_dropout(&mut self, p: f64) {
         let d = DropoutConfig::new(p).init();

@@ -8,12 +8,12 @@ use burn::tensor::backend::Backend;
 use serde::{Deserialize, Serialize};
 use tabs::flops::{self, LayerCost, MapShape};
 use tabs::stats::token_ranks;
-use tabs::RankStats;
+use tabs::{Granularity, RankStats};
 
 use crate::backbone::Backbone;
 use crate::batch::{make_batch, Encoded};
 use crate::method::Method;
-use crate::train::{bucket_indices, TaskModel};
+use crate::train::bucket_indices;
 
 /// Budget statistics at inference.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -55,11 +55,28 @@ pub struct FlopReport {
     pub base_maps: MeanMax,
 }
 
+/// What one input cost, as [`evaluate`] measured it.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct InputCost {
+    /// Realised (token, direction) pairs summed over layers (gated methods; for `Layer` gates a direction on in
+    /// layer ℓ counts once per real token).
+    pub active_pairs: Option<u64>,
+    /// The guarantee for this input, summed the same way: Σ_ℓ B(T) for `Token` / `Sequence` gates, T·B_global for
+    /// `Layer` gates; None where no inference cut enforces it (`cbsp`, `tabs-noproj`) or without gates.
+    pub budget: Option<u64>,
+    /// Realised adapter + controller FLOPs of this input (TABS.md §7).
+    pub adapter_flops: f64,
+    /// Real tokens (special tokens included).
+    pub tokens: usize,
+}
+
 /// What one evaluation produced.
 #[derive(Debug, Clone)]
 pub struct Evaluation {
     /// Logits per example, in input order.
     pub logits: Vec<Vec<f32>>,
+    /// What each example cost, in input order.
+    pub costs: Vec<InputCost>,
     /// Gate statistics (spectral methods).
     pub budget: Option<BudgetReport>,
     /// Rank histogram per layer (spectral methods).
@@ -103,15 +120,14 @@ fn layer_cost<B: Backend>(net: &Backbone<B>, method: Method) -> (Vec<MapShape>, 
     (maps, cost)
 }
 
-/// Run `examples` through `model` (inference mode) in length buckets.
+/// Run `examples` through `net` (inference mode) in length buckets; outputs keep the input order.
 pub fn evaluate<B: Backend>(
-    model: &TaskModel<B>,
+    net: &Backbone<B>,
     examples: &[Encoded],
     method: Method,
     batch_size: usize,
     device: &B::Device,
 ) -> Evaluation {
-    let net = &model.net;
     let layers = net.shape().layers;
     let (maps, cost) = layer_cost(net, method);
     let lora_rank = net
@@ -135,6 +151,9 @@ pub fn evaluate<B: Backend>(
     let order = bucket_indices(examples, batch_size, false, 0);
     let mut logits = vec![Vec::new(); examples.len()];
     let (mut overhead, mut base) = (vec![0.0; examples.len()], vec![0.0; examples.len()]);
+    let gated = net.gates().map(|g| g.config.budget.inference_cut);
+    let mut pairs = vec![gated.map(|_| 0u64); examples.len()];
+    let mut budgets = vec![gated.and_then(|cut| cut.then_some(0u64)); examples.len()];
     for idx in order {
         let items: Vec<Encoded> = idx.iter().map(|&i| examples[i].clone()).collect();
         let batch = make_batch::<B>(&items, device);
@@ -164,16 +183,40 @@ pub fn evaluate<B: Backend>(
         }
         if let (Some(stats), Some(mask), Some(cost)) = (stats.as_mut(), out.token_mask.as_ref(), cost.as_ref()) {
             stats.record(&out.gates, mask);
+            let layer_gates = cost.granularity == Granularity::Layer;
             for g in &out.gates {
+                // `Layer` gates: one global budget in directions over all layers, a direction costing T pairs.
+                let global = layer_gates.then(|| g.budget.clone().into_data().convert::<f64>().to_vec::<f64>());
+                let global = global.and_then(|v| v.ok()).and_then(|v| v.first().copied());
                 for (k, ranks) in token_ranks(g, mask).iter().enumerate() {
-                    let pairs: u64 = ranks.iter().map(|&r| r as u64).sum();
-                    overhead[idx[k]] += cost.flops(ranks.len(), pairs).overhead() as f64;
+                    let n: u64 = ranks.iter().map(|&r| r as u64).sum();
+                    let i = idx[k];
+                    overhead[i] += cost.flops(ranks.len(), n).overhead() as f64;
+                    if let Some(p) = pairs[i].as_mut() {
+                        *p += n;
+                    }
+                    if let Some(b) = budgets[i].as_mut() {
+                        // Layer gates: the global budget once (not per layer), times the real tokens.
+                        *b = match global {
+                            Some(g) => g.round() as u64 * ranks.len() as u64,
+                            None => *b + mask.budgets[k] as u64,
+                        };
+                    }
                 }
             }
         }
     }
+    let costs = (0..examples.len())
+        .map(|i| InputCost {
+            active_pairs: pairs[i],
+            budget: budgets[i],
+            adapter_flops: overhead[i],
+            tokens: examples[i].input_ids.len(),
+        })
+        .collect();
     Evaluation {
         logits,
+        costs,
         budget: stats.as_ref().map(|s| BudgetReport {
             violations: s.violations,
             groups: s.groups,
@@ -189,14 +232,14 @@ pub fn evaluate<B: Backend>(
 }
 
 /// Per-sequence latency (batch 1) over up to `n` examples: mean and p99 in milliseconds.
-pub fn latency<B: Backend>(model: &TaskModel<B>, examples: &[Encoded], n: usize, device: &B::Device) -> MeanP99 {
+pub fn latency<B: Backend>(net: &Backbone<B>, examples: &[Encoded], n: usize, device: &B::Device) -> MeanP99 {
     let mut times: Vec<f64> = examples
         .iter()
         .take(n)
         .map(|e| {
             let batch = make_batch::<B>(std::slice::from_ref(e), device);
             let s = Instant::now();
-            let _ = model.net.forward(&batch.input).logits.into_data();
+            let _ = net.forward(&batch.input).logits.into_data();
             s.elapsed().as_secs_f64() * 1e3
         })
         .collect();

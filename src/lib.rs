@@ -22,12 +22,21 @@
 //! - [`run`] — a whole run: data → model → train → evaluate → `results.json`.
 //! - [`preflight`] — checks of a run's inputs (max length, tokenizer, `--resume`) before anything is written.
 //! - [`cli`] — one-line errors and the exit status of the command-line programs.
+//! - [`device`] — `--device cpu|wgpu|cuda`, dispatched in one place.
+//!
+//! After training:
+//!
+//! - [`run_folder`] — a run folder (or a checkpoint + adapter folder) loaded back as a model.
+//! - [`text_inputs`] — texts to predict from JSONL or CSV.
+//! - [`predict`] — labels, probabilities, realised pairs and budgets for new texts at a chosen ρ.
+//! - [`rescore`] — a saved run scored again on a split; GLUE test submission files.
 
 pub mod backbone;
 pub mod batch;
 pub mod bucket;
 pub mod cli;
 pub mod data_error;
+pub mod device;
 pub mod evaluate;
 pub mod glue;
 pub mod hyper_args;
@@ -37,10 +46,14 @@ pub mod lra_task;
 pub mod method;
 pub mod metrics;
 pub mod param_groups;
+pub mod predict;
 pub mod preflight;
 pub mod renderer;
+pub mod rescore;
 pub mod run;
+pub mod run_folder;
 pub mod schedule;
+pub mod text_inputs;
 pub mod train;
 
 pub use data_error::DataError;

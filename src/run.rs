@@ -1,5 +1,6 @@
 //! A whole run: load data, build or load the model, inject the method, train with the Learner, evaluate, and
-//! write `config.json`, the adapter (tabs io format) and `results.json` into `--out` (all atomically).
+//! write `config.json`, `run.json` (where the base checkpoint and data are; [`crate::run_folder`]), the adapter
+//! (tabs io format) and `results.json` into `--out` (all atomically).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -17,6 +18,7 @@ use crate::lra::{load_text_csv, TextExample};
 use crate::method::Method;
 use crate::metrics::{self, TaskScore};
 use crate::preflight::{check_resume, checked_tokenizer};
+use crate::run_folder::RunInfo;
 use crate::train::{check_checkpoint, prepare, train, TaskModel, TrainConfig};
 
 /// `results.json`.
@@ -345,12 +347,18 @@ pub fn fit_and_report<B: AutodiffBackend>(
         );
     }
     let targets: Vec<String> = net.default_targets().iter().map(|s| s.to_string()).collect();
+    let info = RunInfo {
+        model: (!run.model.as_os_str().is_empty()).then(|| run.model.clone()),
+        data: run.data.clone(),
+        num_labels: net.num_labels(),
+    };
     let (model, trainable) = prepare(net, cfg, regression)?;
     if run.resume {
         check_checkpoint(&model, &run.out, device)?;
     }
     std::fs::create_dir_all(&run.out).with_context(|| format!("creating {}", run.out.display()))?;
     write_atomic(&run.out.join("config.json"), &serde_json::to_vec_pretty(cfg)?)?;
+    info.write(&run.out)?;
     println!(
         "{} on {}: {} trainable parameters, {} training / {} dev examples, {} epochs",
         cfg.method,
@@ -362,13 +370,13 @@ pub fn fit_and_report<B: AutodiffBackend>(
     );
     let trained: TaskModel<B::InnerBackend> = train(model, cfg, train_enc, dev_enc, &run.out, run.resume, device)?;
     let inner_device = device.clone();
-    let eval = evaluate(&trained, dev_enc, cfg.method, cfg.batch_size, &inner_device);
+    let eval = evaluate(&trained.net, dev_enc, cfg.method, cfg.batch_size, &inner_device);
     let mut metrics = BTreeMap::from([("dev".to_string(), score(&eval, dev_enc)?)]);
     for (name, examples) in extra {
-        let e = evaluate(&trained, examples, cfg.method, cfg.batch_size, &inner_device);
+        let e = evaluate(&trained.net, examples, cfg.method, cfg.batch_size, &inner_device);
         metrics.insert(name.clone(), score(&e, examples)?);
     }
-    let lat = latency(&trained, dev_enc, run.latency_samples, &inner_device);
+    let lat = latency(&trained.net, dev_enc, run.latency_samples, &inner_device);
     save_adapter(&trained, cfg, targets, &run.out.join("adapter"))?;
     let results = Results {
         task: cfg.task.clone(),
@@ -402,7 +410,9 @@ pub fn manifest(cfg: &TrainConfig, targets: Vec<String>) -> AdapterManifest {
         m.controller_hidden = Some(h.controller_hidden.unwrap_or(h.spectral_rank));
         m.granularity = crate::method::adapter_spec(cfg.method, h).and_then(|s| s.gating.map(|g| g.granularity));
     }
-    m.extra = serde_json::json!({ "task": cfg.task });
+    // The whole run configuration, so that an adapter folder alone can be loaded again
+    // ([`crate::run_folder::load_adapter_folder`]).
+    m.extra = serde_json::json!({ "task": cfg.task, "config": cfg });
     m
 }
 
@@ -413,10 +423,30 @@ fn save_adapter<B: burn::tensor::backend::Backend>(
     dir: &Path,
 ) -> Result<()> {
     if cfg.method == Method::Full {
-        // Full fine-tuning has no adapter; the Learner's checkpoints hold the whole model.
-        return Ok(());
+        // Full fine-tuning has no adapter: the whole network, in full precision (the Learner's checkpoints are
+        // half precision), beside adapter/'s place.
+        let out = dir.parent().unwrap_or(Path::new("."));
+        return save_full_model(&model.net, out);
     }
     model.net.save_adapter(dir, &manifest(cfg, targets))?;
+    Ok(())
+}
+
+/// File name of a full fine-tuning run's weights (Burn's named MessagePack, full precision).
+pub const FULL_MODEL_FILE: &str = "model.mpk";
+
+/// Write `net` to `out/model.mpk` atomically (a temporary folder, then a rename).
+fn save_full_model<B: burn::tensor::backend::Backend>(net: &crate::backbone::Backbone<B>, out: &Path) -> Result<()> {
+    use burn::module::Module;
+    use burn::record::{FullPrecisionSettings, NamedMpkFileRecorder};
+    let tmp = out.join(".model-tmp");
+    std::fs::create_dir_all(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
+    net.clone()
+        .save_file(tmp.join("model"), &NamedMpkFileRecorder::<FullPrecisionSettings>::new())
+        .map_err(|e| anyhow::anyhow!("writing {}: {e}", tmp.join("model.mpk").display()))?;
+    std::fs::rename(tmp.join("model.mpk"), out.join(FULL_MODEL_FILE))
+        .with_context(|| format!("writing {}", out.join(FULL_MODEL_FILE).display()))?;
+    std::fs::remove_dir(&tmp).ok();
     Ok(())
 }
 

@@ -101,6 +101,25 @@ fn texts(tmp: &Path) {
     std::fs::write(tmp.join("in.json"), r#"{"texts": ["a good film"]}"#).unwrap();
 }
 
+/// `tmp/in.jsonl`: a good line, then a line without "text".
+fn jsonl_bad_line(tmp: &Path) {
+    std::fs::write(
+        tmp.join("in.jsonl"),
+        "{\"text\": \"a good film\"}\n{\"txt\": \"a bad film\"}\n",
+    )
+    .unwrap();
+}
+
+/// `tmp/in.csv`: no `text` column.
+fn csv_without_text(tmp: &Path) {
+    std::fs::write(tmp.join("in.csv"), "sentence,label\na good film,1\n").unwrap();
+}
+
+/// `tmp/in.jsonl`: one good line.
+fn jsonl(tmp: &Path) {
+    std::fs::write(tmp.join("in.jsonl"), "{\"text\": \"a good film\"}\n").unwrap();
+}
+
 fn cases() -> Vec<Case> {
     let case = |cli, args, setup, expect| Case {
         cli,
@@ -274,6 +293,67 @@ fn cases() -> Vec<Case> {
             "--model {demo} --data {tmp}/csv {tmp}/run",
             csv_and_empty_run,
             &["run/config.json"],
+        ),
+        // predict and evaluate (after training).
+        case(
+            "predict",
+            "--run {tmp}/run --input {tmp}/missing.jsonl",
+            none,
+            &["--input", "missing.jsonl"],
+        ),
+        case(
+            "predict",
+            "--run {tmp}/run --input {tmp}/in.jsonl",
+            jsonl_bad_line,
+            &["in.jsonl:2", "text"],
+        ),
+        case(
+            "predict",
+            "--run {tmp}/run --input {tmp}/in.csv",
+            csv_without_text,
+            &["in.csv", "no column \"text\""],
+        ),
+        case(
+            "predict",
+            "--run {tmp}/nowhere --input {tmp}/in.jsonl",
+            jsonl,
+            &["nowhere", "not a folder"],
+        ),
+        case(
+            "predict",
+            "--run {tmp}/run --input {tmp}/in.jsonl --rho 0",
+            jsonl,
+            &["--rho 0", "ρ > 0"],
+        ),
+        case(
+            "predict",
+            "--run {tmp}/run --adapter {tmp}/run --input {tmp}/in.jsonl",
+            jsonl,
+            &["--run", "--adapter", "not both"],
+        ),
+        case(
+            "predict",
+            "--run {tmp}/run --input {tmp}/in.jsonl --batch-size 0",
+            jsonl,
+            &["--batch-size 0", "at least 1"],
+        ),
+        case(
+            "evaluate",
+            "--run {tmp}/run --out {tmp}/scores.json",
+            csv_and_empty_run,
+            &["run/config.json"],
+        ),
+        case(
+            "evaluate",
+            "--run {tmp}/run --rho NaN --out {tmp}/scores.json",
+            none,
+            &["--rho NaN", "ρ > 0"],
+        ),
+        case(
+            "evaluate",
+            "--run {tmp}/run --out {tmp}",
+            none,
+            &["--out", "is a folder"],
         ),
         // deberta-forward.
         case(

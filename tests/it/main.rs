@@ -1,6 +1,7 @@
 //! The integration tests of this crate, one binary (each file a module): linking one test binary instead of
 //! one per file is most of the build time of `cargo test`.
 
+mod after_training;
 mod backbones;
 mod bad_input;
 mod book;

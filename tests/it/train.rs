@@ -12,9 +12,9 @@ use tabs_experiments::train::TrainConfig;
 type B = Autodiff<NdArray>;
 
 /// The backend's random generator is process-global: runs must not interleave for seeds to mean anything.
-static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+pub(crate) static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
-fn demo_run(name: &str, max_train: usize) -> GlueRun {
+pub(crate) fn demo_run(name: &str, max_train: usize) -> GlueRun {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let out = std::env::temp_dir().join(format!("tabs-train-test-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&out);
@@ -28,7 +28,7 @@ fn demo_run(name: &str, max_train: usize) -> GlueRun {
     }
 }
 
-fn cfg(method: Method, epochs: usize) -> TrainConfig {
+pub(crate) fn cfg(method: Method, epochs: usize) -> TrainConfig {
     let mut c = TrainConfig::new("sst2", method);
     (c.epochs, c.batch_size, c.lr, c.max_length, c.seed) = (epochs, 16, 3e-3, 32, 7);
     c.adapter.spectral_rank = 8;
@@ -36,7 +36,7 @@ fn cfg(method: Method, epochs: usize) -> TrainConfig {
     c
 }
 
-fn run(method: Method, epochs: usize, max_train: usize, name: &str) -> (Results, GlueRun) {
+pub(crate) fn run(method: Method, epochs: usize, max_train: usize, name: &str) -> (Results, GlueRun) {
     let _guard = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let r = demo_run(name, max_train);
     let results =
