@@ -22,6 +22,13 @@
 //! - [`run`] — a whole run: data → model → train → evaluate → `results.json`.
 //! - [`preflight`] — checks of a run's inputs (max length, tokenizer, `--resume`) before anything is written.
 //! - [`cli`] — one-line errors and the exit status of the command-line programs.
+//!
+//! Using a finished run:
+//!
+//! - [`run_folder`] — a run folder (`config.json` + `adapter/`) back into a model on its base checkpoint.
+//! - [`peft`] — peft LoRA adapters: import onto a base checkpoint, export of `lora` runs.
+//! - [`export`] — a run as a peft adapter or as a plain HF checkpoint with the adapter merged.
+//! - [`hf_layout`] — a backbone's tensors under HF names and in PyTorch layout.
 
 pub mod backbone;
 pub mod batch;
@@ -29,7 +36,9 @@ pub mod bucket;
 pub mod cli;
 pub mod data_error;
 pub mod evaluate;
+pub mod export;
 pub mod glue;
+pub mod hf_layout;
 pub mod hyper_args;
 pub mod listops;
 pub mod lra;
@@ -37,9 +46,11 @@ pub mod lra_task;
 pub mod method;
 pub mod metrics;
 pub mod param_groups;
+pub mod peft;
 pub mod preflight;
 pub mod renderer;
 pub mod run;
+pub mod run_folder;
 pub mod schedule;
 pub mod train;
 
