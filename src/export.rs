@@ -287,7 +287,16 @@ fn set_labels(config: &mut Value, n: usize, arch: &str) {
     }
     let label2id: serde_json::Map<String, Value> = config["id2label"]
         .as_object()
-        .map(|m| m.iter().map(|(k, v)| (v.as_str().unwrap_or(k).to_string(), json!(k.parse::<usize>().unwrap_or(0)))).collect())
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| {
+                    (
+                        v.as_str().unwrap_or(k).to_string(),
+                        json!(k.parse::<usize>().unwrap_or(0)),
+                    )
+                })
+                .collect()
+        })
         .unwrap_or_default();
     config["label2id"] = Value::Object(label2id);
     config["num_labels"] = json!(n);

@@ -188,12 +188,27 @@ impl PeftLora {
         for (key, what) in [
             ("use_dora", "DoRA (weight-decomposed LoRA) is not supported"),
             ("lora_bias", "a LoRA bias is not supported"),
-            ("rank_pattern", "per-module ranks are not supported (one r for every map)"),
+            (
+                "rank_pattern",
+                "per-module ranks are not supported (one r for every map)",
+            ),
             ("alpha_pattern", "per-module α are not supported (one α for every map)"),
-            ("layers_to_transform", "layer selection is not supported (use target_modules)"),
-            ("layers_pattern", "layer selection is not supported (use target_modules)"),
-            ("exclude_modules", "exclude_modules is not supported (use target_modules)"),
-            ("target_parameters", "LoRA on parameters is not supported (only on linear maps)"),
+            (
+                "layers_to_transform",
+                "layer selection is not supported (use target_modules)",
+            ),
+            (
+                "layers_pattern",
+                "layer selection is not supported (use target_modules)",
+            ),
+            (
+                "exclude_modules",
+                "exclude_modules is not supported (use target_modules)",
+            ),
+            (
+                "target_parameters",
+                "LoRA on parameters is not supported (only on linear maps)",
+            ),
             ("trainable_token_indices", "trainable tokens are not supported"),
             ("layer_replication", "layer replication is not supported"),
             ("use_qalora", "QALoRA is not supported"),
@@ -257,7 +272,10 @@ pub(crate) fn load_base<B: Backend>(
             (Backbone::Bert(m), r)
         }
         // The same error as every other loader.
-        _ => (Backbone::from_pretrained(dir, num_labels, 0, device)?.0, LoadReport::default()),
+        _ => (
+            Backbone::from_pretrained(dir, num_labels, 0, device)?.0,
+            LoadReport::default(),
+        ),
     })
 }
 
@@ -269,7 +287,8 @@ fn read_adapter_tensors(dir: &Path) -> Result<(PathBuf, BTreeMap<String, RawTens
     } else {
         st
     };
-    let tensors = tabs_hf::read_tensors(&path).with_context(|| format!("reading the peft adapter {}", dir.display()))?;
+    let tensors =
+        tabs_hf::read_tensors(&path).with_context(|| format!("reading the peft adapter {}", dir.display()))?;
     Ok((path, tensors))
 }
 
@@ -292,7 +311,13 @@ pub fn load_peft<B: Backend>(model_dir: &Path, adapter_dir: &Path, device: &B::D
     let classifier_key = format!("{KEY_PREFIX}classifier.weight");
     let num_labels = match tensors.get(&classifier_key) {
         Some(t) if t.shape.len() == 2 && t.shape[0] > 0 => t.shape[0],
-        Some(t) => return Err(tensor_error(&classifier_key, format!("shape {:?}, expected [num_labels, d]", t.shape)).into()),
+        Some(t) => {
+            return Err(tensor_error(
+                &classifier_key,
+                format!("shape {:?}, expected [num_labels, d]", t.shape),
+            )
+            .into())
+        }
         None => {
             return Err(tensor_error(
                 &classifier_key,
@@ -347,7 +372,11 @@ pub fn load_peft<B: Backend>(model_dir: &Path, adapter_dir: &Path, device: &B::D
     ];
     for (key, t) in &tensors {
         let Some(rest) = key.strip_prefix(KEY_PREFIX) else {
-            return Err(tensor_error(key, format!("does not start with `{KEY_PREFIX}` (not saved by a PeftModel)")).into());
+            return Err(tensor_error(
+                key,
+                format!("does not start with `{KEY_PREFIX}` (not saved by a PeftModel)"),
+            )
+            .into());
         };
         if let Some(h) = head_names.iter().find(|h| h.as_str() == rest) {
             heads.insert(h.as_str(), t);
@@ -408,11 +437,18 @@ pub fn load_peft<B: Backend>(model_dir: &Path, adapter_dir: &Path, device: &B::D
     }
     for (key, want) in [
         ("classifier.bias", vec![num_labels]),
-        (&format!("{pooler}.weight") as &str, vec![net.shape().hidden, net.shape().hidden]),
+        (
+            &format!("{pooler}.weight") as &str,
+            vec![net.shape().hidden, net.shape().hidden],
+        ),
         (&format!("{pooler}.bias"), vec![net.shape().hidden]),
     ] {
         if let Some(t) = heads.get(key).filter(|t| t.shape != want) {
-            return Err(tensor_error(&format!("{KEY_PREFIX}{key}"), format!("shape {:?}, expected {want:?}", t.shape)).into());
+            return Err(tensor_error(
+                &format!("{KEY_PREFIX}{key}"),
+                format!("shape {:?}, expected {want:?}", t.shape),
+            )
+            .into());
         }
     }
     // Inject LoRA into exactly the targeted maps, then fill A, B, the scale and the heads.
@@ -423,7 +459,9 @@ pub fn load_peft<B: Backend>(model_dir: &Path, adapter_dir: &Path, device: &B::D
             alpha: cfg.alpha,
             dropout: 0.0,
         };
-        net = net.inject(&AdapterSpec::with_targets(&names, AdapterConfig::Lora(lora_cfg), None))?.0;
+        net = net
+            .inject(&AdapterSpec::with_targets(&names, AdapterConfig::Lora(lora_cfg), None))?
+            .0;
     }
     let scaling = cfg.scaling();
     for (name, map) in maps_mut(&mut net) {
@@ -442,7 +480,12 @@ pub fn load_peft<B: Backend>(model_dir: &Path, adapter_dir: &Path, device: &B::D
         device,
     );
     if let Some(w) = heads.get(format!("{pooler}.weight").as_str()) {
-        hf_layout::set_linear(pooler_linear, w, heads.get(format!("{pooler}.bias").as_str()).copied(), device);
+        hf_layout::set_linear(
+            pooler_linear,
+            w,
+            heads.get(format!("{pooler}.bias").as_str()).copied(),
+            device,
+        );
     }
     Ok(net)
 }
@@ -476,8 +519,14 @@ pub fn export_peft<B: Backend>(net: &Backbone<B>, cfg: &TrainConfig, base_model:
             h.lora_alpha,
             h.lora_rank
         );
-        tensors.insert(format!("{KEY_PREFIX}{prefix}{name}.lora_A.weight"), to_pytorch(l.a.val()));
-        tensors.insert(format!("{KEY_PREFIX}{prefix}{name}.lora_B.weight"), to_pytorch(l.b.val()));
+        tensors.insert(
+            format!("{KEY_PREFIX}{prefix}{name}.lora_A.weight"),
+            to_pytorch(l.a.val()),
+        );
+        tensors.insert(
+            format!("{KEY_PREFIX}{prefix}{name}.lora_B.weight"),
+            to_pytorch(l.b.val()),
+        );
         targets.insert(name);
     }
     anyhow::ensure!(!targets.is_empty(), "the run's model has no LoRA map");

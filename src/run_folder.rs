@@ -37,7 +37,8 @@ pub fn read_config(run_dir: &Path) -> Result<TrainConfig> {
 /// `[d, num_labels]`).
 pub fn num_labels(run_dir: &Path) -> Result<usize> {
     let path = adapter_dir(run_dir).join(tabs::io::TENSORS_FILE);
-    let tensors = tabs_hf::read_tensors(&path).with_context(|| format!("reading the run's adapter {}", path.display()))?;
+    let tensors =
+        tabs_hf::read_tensors(&path).with_context(|| format!("reading the run's adapter {}", path.display()))?;
     match tensors.get("classifier.weight") {
         Some(t) if t.shape.len() == 2 && t.shape[1] > 0 => Ok(t.shape[1]),
         Some(t) => bail!(
@@ -45,7 +46,10 @@ pub fn num_labels(run_dir: &Path) -> Result<usize> {
             path.display(),
             t.shape
         ),
-        None => bail!("{}: no tensor `classifier.weight` (not a run's adapter)", path.display()),
+        None => bail!(
+            "{}: no tensor `classifier.weight` (not a run's adapter)",
+            path.display()
+        ),
     }
 }
 

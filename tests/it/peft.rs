@@ -86,14 +86,18 @@ fn import_equals_peft_logits() {
         let base = root().join(r["base"].as_str().unwrap());
         assert!(is_peft_adapter(&fixture(name)), "{name}");
         let net = load_peft::<B>(&base, &fixture(name), &device).unwrap();
-        let want: Vec<f32> = serde_json::from_value::<Vec<Vec<f32>>>(r["logits"].clone()).unwrap().concat();
+        let want: Vec<f32> = serde_json::from_value::<Vec<Vec<f32>>>(r["logits"].clone())
+            .unwrap()
+            .concat();
         let got = logits(&net, &batch(&r));
         let d = max_diff(&got, &want);
         println!("{name}: max |ours − peft| = {d:.3e}");
         assert!(d < 1e-4, "{name}: logits differ by {d}: {got:?} vs {want:?}");
     }
     // A tabs adapter folder is not a peft one.
-    assert!(!is_peft_adapter(&root().join("tests/fixtures/peft/runs/deberta-lora/adapter")));
+    assert!(!is_peft_adapter(
+        &root().join("tests/fixtures/peft/runs/deberta-lora/adapter")
+    ));
     assert!(!is_peft_adapter(&root().join("nope")));
 }
 
@@ -102,7 +106,10 @@ struct Lcg(u64);
 
 impl Lcg {
     fn next(&mut self, scale: f32) -> f32 {
-        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         ((self.0 >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0) * scale
     }
 
@@ -155,7 +162,8 @@ fn make_run(dir: &Path, base: &Path, method: Method, seed: u64) -> TrainConfig {
     classifier.bias = Some(Param::from_tensor(g.tensor([2], 0.5)));
     std::fs::create_dir_all(dir).unwrap();
     std::fs::write(dir.join("config.json"), serde_json::to_vec_pretty(&cfg).unwrap()).unwrap();
-    net.save_adapter(&dir.join("adapter"), &manifest(&cfg, targets)).unwrap();
+    net.save_adapter(&dir.join("adapter"), &manifest(&cfg, targets))
+        .unwrap();
     cfg
 }
 
@@ -177,8 +185,16 @@ fn peft_export_round_trips_bit_exactly() {
         for ((na, ma), (nb, mb)) in a.iter().zip(&b) {
             assert_eq!(na, nb);
             let (la, lb) = (ma.lora.as_ref().unwrap(), mb.lora.as_ref().unwrap());
-            assert_eq!(hf_layout::values(la.a.val()), hf_layout::values(lb.a.val()), "{name} {na} A");
-            assert_eq!(hf_layout::values(la.b.val()), hf_layout::values(lb.b.val()), "{name} {na} B");
+            assert_eq!(
+                hf_layout::values(la.a.val()),
+                hf_layout::values(lb.a.val()),
+                "{name} {na} A"
+            );
+            assert_eq!(
+                hf_layout::values(la.b.val()),
+                hf_layout::values(lb.b.val()),
+                "{name} {na} B"
+            );
             assert_eq!(la.scaling, lb.scaling, "{name} {na}");
             checked += 1;
         }
@@ -195,7 +211,10 @@ fn peft_export_round_trips_bit_exactly() {
         let peft: Value =
             serde_json::from_slice(&std::fs::read(fixture(name).join("adapter_config.json")).unwrap()).unwrap();
         for key in peft.as_object().unwrap().keys().filter(|k| *k != "peft_version") {
-            assert!(ours.get(key).is_some(), "{name}: exported adapter_config.json lacks {key}");
+            assert!(
+                ours.get(key).is_some(),
+                "{name}: exported adapter_config.json lacks {key}"
+            );
         }
         assert_eq!(ours["task_type"], "SEQ_CLS");
         assert_eq!(ours["r"], 4);
@@ -218,7 +237,10 @@ fn merged_export_gives_the_adapted_logits() {
             export_merged(&run, &base, &out, &device).unwrap();
             let (merged, report) = Backbone::<B>::from_pretrained(&out, 2, 0, &device).unwrap();
             assert!(!report.contains("initialised"), "{report}");
-            assert!(merged.maps().iter().all(|(_, m)| m.lora.is_none() && m.spectral.is_none()));
+            assert!(merged
+                .maps()
+                .iter()
+                .all(|(_, m)| m.lora.is_none() && m.spectral.is_none()));
             let (want, got) = (logits(&run, &batch(&r)), logits(&merged, &batch(&r)));
             let d = max_diff(&got, &want);
             println!("{name} {method}: max |merged − adapted| = {d:.3e}");
@@ -268,7 +290,9 @@ fn committed_runs_give_their_recorded_logits() {
             std::fs::write(dir.join("logits.json"), serde_json::to_vec(&r).unwrap()).unwrap();
         }
         let recorded: Value = serde_json::from_slice(&std::fs::read(dir.join("logits.json")).unwrap()).unwrap();
-        let want: Vec<f32> = serde_json::from_value::<Vec<Vec<f32>>>(recorded["logits"].clone()).unwrap().concat();
+        let want: Vec<f32> = serde_json::from_value::<Vec<Vec<f32>>>(recorded["logits"].clone())
+            .unwrap()
+            .concat();
         assert!(max_diff(&got, &want) < 1e-5, "{name}: {got:?} vs {want:?}");
     }
 }
@@ -289,14 +313,25 @@ fn edited(t: &Path, name: &str, source: &str, edit: impl FnOnce(&mut Value)) -> 
     dir
 }
 
+/// An edit of an adapter_config.json.
+type Edit = Box<dyn FnOnce(&mut Value)>;
+
 #[test]
 fn unsupported_peft_adapters_are_clear_errors() {
     let device = Default::default();
     let t = tmp("unsupported");
     let base = root().join(DEMO);
-    let cases: Vec<(&str, Box<dyn FnOnce(&mut Value)>, Vec<&str>)> = vec![
-        ("dora", Box::new(|c| c["use_dora"] = true.into()), vec!["use_dora", "DoRA"]),
-        ("bias", Box::new(|c| c["bias"] = "all".into()), vec!["`bias` = \"all\"", "\"none\""]),
+    let cases: Vec<(&str, Edit, Vec<&str>)> = vec![
+        (
+            "dora",
+            Box::new(|c| c["use_dora"] = true.into()),
+            vec!["use_dora", "DoRA"],
+        ),
+        (
+            "bias",
+            Box::new(|c| c["bias"] = "all".into()),
+            vec!["`bias` = \"all\"", "\"none\""],
+        ),
         (
             "rank",
             Box::new(|c| c["rank_pattern"] = serde_json::json!({"query_proj": 8})),
@@ -307,7 +342,11 @@ fn unsupported_peft_adapters_are_clear_errors() {
             Box::new(|c| c["alpha_pattern"] = serde_json::json!({"query_proj": 8})),
             vec!["alpha_pattern"],
         ),
-        ("ia3", Box::new(|c| c["peft_type"] = "IA3".into()), vec!["peft_type", "\"LORA\""]),
+        (
+            "ia3",
+            Box::new(|c| c["peft_type"] = "IA3".into()),
+            vec!["peft_type", "\"LORA\""],
+        ),
         (
             "task",
             Box::new(|c| c["task_type"] = "CAUSAL_LM".into()),
@@ -327,14 +366,30 @@ fn unsupported_peft_adapters_are_clear_errors() {
             // The tensors name maps that the (narrower) targets do not select.
             "narrower",
             Box::new(|c| c["target_modules"] = serde_json::json!(["query_proj"])),
-            vec!["attention.output.dense.lora_A.weight", "not a map that target_modules selects"],
+            vec![
+                "attention.output.dense.lora_A.weight",
+                "not a map that target_modules selects",
+            ],
         ),
-        ("r", Box::new(|c| c["r"] = 8.into()), vec!["lora_A.weight", "shape [4, 32], expected [8, 32]"]),
-        ("layers", Box::new(|c| c["layers_to_transform"] = serde_json::json!([0])), vec!["layers_to_transform"]),
+        (
+            "r",
+            Box::new(|c| c["r"] = 8.into()),
+            vec!["lora_A.weight", "shape [4, 32], expected [8, 32]"],
+        ),
+        (
+            "layers",
+            Box::new(|c| c["layers_to_transform"] = serde_json::json!([0])),
+            vec!["layers_to_transform"],
+        ),
     ];
     for (name, edit, expect) in cases {
         let dir = edited(&t, name, "deberta-lora", edit);
-        let err = format!("{:#}", load_peft::<B>(&base, &dir, &device).err().unwrap_or_else(|| panic!("{name}: loaded")));
+        let err = format!(
+            "{:#}",
+            load_peft::<B>(&base, &dir, &device)
+                .err()
+                .unwrap_or_else(|| panic!("{name}: loaded"))
+        );
         assert!(err.contains("adapter_"), "{name}: no file named: {err}");
         for e in expect {
             assert!(err.contains(e), "{name}: `{e}` not in: {err}");
@@ -345,7 +400,10 @@ fn unsupported_peft_adapters_are_clear_errors() {
         c["target_modules"] = serde_json::json!(["query_proj", "key_proj", "value_proj", "intermediate.dense"])
     });
     let err = format!("{:#}", load_peft::<B>(&base, &dir, &device).err().unwrap());
-    assert!(err.contains("key_proj.lora_A.weight") && err.contains("absent, but target_modules selects"), "{err}");
+    assert!(
+        err.contains("key_proj.lora_A.weight") && err.contains("absent, but target_modules selects"),
+        "{err}"
+    );
     // A tensor that matches no map or head.
     let dir = edited(&t, "extra", "deberta-lora", |_| {});
     let path = dir.join("adapter_model.safetensors");
@@ -360,7 +418,10 @@ fn unsupported_peft_adapters_are_clear_errors() {
     );
     hf_layout::write_safetensors(&path, &tensors).unwrap();
     let err = format!("{:#}", load_peft::<B>(&base, &dir, &device).err().unwrap());
-    assert!(err.contains(extra) && err.contains("matches no LoRA map or head"), "{err}");
+    assert!(
+        err.contains(extra) && err.contains("matches no LoRA map or head"),
+        "{err}"
+    );
     // No classifier.
     tensors.remove(extra);
     tensors.remove("base_model.model.classifier.weight");
@@ -374,7 +435,10 @@ fn unsupported_peft_adapters_are_clear_errors() {
     tensors.retain(|k, _| !k.contains("pooler"));
     hf_layout::write_safetensors(&path, &tensors).unwrap();
     let err = format!("{:#}", load_peft::<B>(&base, &dir, &device).err().unwrap());
-    assert!(err.contains("pooler.dense.weight") && err.contains("modules_to_save"), "{err}");
+    assert!(
+        err.contains("pooler.dense.weight") && err.contains("modules_to_save"),
+        "{err}"
+    );
     std::fs::remove_dir_all(&t).ok();
 }
 
@@ -394,7 +458,10 @@ fn export_refuses_what_it_cannot_write() {
     let e = err("tabs", Some(&base), ExportFormat::Merged, "o1");
     assert!(e.contains("method tabs") && e.contains("depend on the input"), "{e}");
     let e = err("bhsp", Some(&base), ExportFormat::Peft, "o2");
-    assert!(e.contains("peft has no equivalent") && e.contains("--format merged"), "{e}");
+    assert!(
+        e.contains("peft has no equivalent") && e.contains("--format merged"),
+        "{e}"
+    );
     let e = err("lora", None, ExportFormat::Peft, "o3");
     assert!(e.contains("--model"), "{e}");
     // An existing non-empty --out is never written into.
