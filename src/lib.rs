@@ -30,6 +30,9 @@
 //! - [`text_inputs`] — texts to predict from JSONL or CSV.
 //! - [`predict`] — labels, probabilities, realised pairs and budgets for new texts at a chosen ρ.
 //! - [`rescore`] — a saved run scored again on a split; GLUE test submission files.
+//! - [`peft`] — peft LoRA adapters: import onto a base checkpoint, export of `lora` runs.
+//! - [`export`] — a run as a peft adapter or as a plain HF checkpoint with the adapter merged.
+//! - [`hf_layout`] — a backbone's tensors under HF names and in PyTorch layout.
 
 pub mod backbone;
 pub mod batch;
@@ -38,7 +41,9 @@ pub mod cli;
 pub mod data_error;
 pub mod device;
 pub mod evaluate;
+pub mod export;
 pub mod glue;
+pub mod hf_layout;
 pub mod hyper_args;
 pub mod listops;
 pub mod lra;
@@ -46,6 +51,7 @@ pub mod lra_task;
 pub mod method;
 pub mod metrics;
 pub mod param_groups;
+pub mod peft;
 pub mod predict;
 pub mod preflight;
 pub mod renderer;

@@ -94,17 +94,7 @@ impl<B: Backend> LoadedModel<B> {
 
 /// Load run folder `run` (see the module docs); `model` overrides the base checkpoint it records.
 pub fn load_run<B: Backend>(run: &Path, model: Option<&Path>, device: &B::Device) -> Result<LoadedModel<B>> {
-    if !run.is_dir() {
-        bail!(
-            "run folder {}: not a folder (expected the --out folder of a glue or lra run)",
-            run.display()
-        );
-    }
-    let config_path = run.join("config.json");
-    let text = std::fs::read_to_string(&config_path)
-        .with_context(|| format!("run folder {}: cannot read {}", run.display(), config_path.display()))?;
-    let config: TrainConfig =
-        serde_json::from_str(&text).with_context(|| format!("{}: not a run configuration", config_path.display()))?;
+    let config = read_config(run)?;
     let info = RunInfo::read(run)?;
     let model_dir = match (model, info.as_ref().map(|i| i.model.as_ref())) {
         (Some(m), _) => m.to_path_buf(),
@@ -147,6 +137,20 @@ pub fn load_run<B: Backend>(run: &Path, model: Option<&Path>, device: &B::Device
         model_dir,
         data: info.map(|i| i.data),
     })
+}
+
+/// The settings of run folder `run` (`config.json`), checked before anything is loaded.
+pub fn read_config(run: &Path) -> Result<TrainConfig> {
+    if !run.is_dir() {
+        bail!(
+            "run folder {}: not a folder (expected the --out folder of a glue or lra run)",
+            run.display()
+        );
+    }
+    let path = run.join("config.json");
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("run folder {}: cannot read {}", run.display(), path.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("{}: not a run configuration", path.display()))
 }
 
 /// Load a base checkpoint folder `model` with a tabs adapter folder `adapter` (the `adapter/` of a run, or a

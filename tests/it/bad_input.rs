@@ -76,6 +76,13 @@ fn saved_config(tmp: &Path) {
     std::fs::write(tmp.join("out/config.json"), serde_json::to_vec_pretty(&cfg).unwrap()).unwrap();
 }
 
+/// `tmp/run`: a `lora` run folder with its config.json only.
+fn saved_lora_config(tmp: &Path) {
+    std::fs::create_dir_all(tmp.join("run")).unwrap();
+    let cfg = TrainConfig::new("sst2", Method::Lora);
+    std::fs::write(tmp.join("run/config.json"), serde_json::to_vec_pretty(&cfg).unwrap()).unwrap();
+}
+
 /// `tmp/csv`: a CSV text-classification folder.
 fn csv(tmp: &Path) {
     let dir = tmp.join("csv");
@@ -354,6 +361,37 @@ fn cases() -> Vec<Case> {
             "--run {tmp}/run --out {tmp}",
             none,
             &["--out", "is a folder"],
+        ),
+        // export.
+        case(
+            "export",
+            "--run {tmp}/nope --model {demo} --format peft --out {tmp}/x",
+            none,
+            &["nope", "not a folder"],
+        ),
+        case(
+            "export",
+            "--run {out} --model {demo} --format merged --out {tmp}/x",
+            saved_config,
+            &["method tabs", "depend on the input"],
+        ),
+        case(
+            "export",
+            "--run {tmp}/run --format peft --out {tmp}/x",
+            saved_lora_config,
+            &["no run.json", "--model DIR"],
+        ),
+        case(
+            "export",
+            "--run {out} --model {demo} --format merged --out {tmp}",
+            saved_config,
+            &["--out", "not an empty folder"],
+        ),
+        case(
+            "export",
+            "--run {out} --model {demo} --format onnx --out {tmp}/x",
+            saved_config,
+            &["--format", "onnx", "peft or merged"],
         ),
         // deberta-forward.
         case(

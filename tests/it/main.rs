@@ -12,4 +12,5 @@ mod data_listops;
 mod data_lra;
 mod data_metrics;
 mod flags;
+mod peft;
 mod train;

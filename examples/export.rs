@@ -1,0 +1,49 @@
+//! Export a finished run: as a peft LoRA adapter (`--format peft`, `lora` runs) or as a plain HuggingFace checkpoint
+//! with the adapter merged into the weights (`--format merged`, `lora`, `spectral` and `bhsp` runs). `--model`
+//! overrides the base checkpoint the run records (runs written before `run.json` need it). `--out` must not exist or be empty.
+//!
+//! cargo run --release --example export -- --run RUN_DIR --model MODEL_DIR --format peft --out PEFT_DIR
+//! cargo run --release --example export -- --run RUN_DIR --model MODEL_DIR --format merged --out HF_DIR
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use burn::backend::NdArray;
+use clap::Parser;
+use tabs_experiments::export::{export_run, ExportFormat};
+
+#[derive(Parser, Debug)]
+#[command(about = "Export a run as a peft LoRA adapter or as a HF checkpoint with the adapter merged")]
+struct Args {
+    /// The run folder (config.json + adapter/, written by glue or lra --out).
+    #[arg(long)]
+    run: PathBuf,
+    /// The base checkpoint folder the run fine-tuned (default: the one its run.json records).
+    #[arg(long)]
+    model: Option<PathBuf>,
+    /// peft (a peft LoRA adapter folder; lora runs) or merged (a HF checkpoint folder; lora, spectral, bhsp).
+    #[arg(long)]
+    format: ExportFormat,
+    /// Output folder (must not exist, or be empty).
+    #[arg(long)]
+    out: PathBuf,
+}
+
+fn main() -> std::process::ExitCode {
+    tabs_experiments::cli::exit("export", run(Args::parse()))
+}
+
+fn run(a: Args) -> Result<()> {
+    let device = Default::default();
+    export_run::<NdArray>(&a.run, a.model.as_deref(), a.format, &a.out, &device)?;
+    println!(
+        "{}: {} export of {}",
+        a.out.display(),
+        match a.format {
+            ExportFormat::Peft => "peft",
+            ExportFormat::Merged => "merged",
+        },
+        a.run.display()
+    );
+    Ok(())
+}
