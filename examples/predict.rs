@@ -2,6 +2,7 @@
 //!
 //! cargo run --release --example predict -- --run runs/glue --input texts.jsonl --output predictions.jsonl
 //! cargo run --release --example predict -- --model DIR --adapter runs/glue/adapter --input texts.csv --rho 2
+//! cargo run --release --example predict -- --model DIR --adapter PEFT_ADAPTER_DIR --input texts.jsonl   # peft LoRA
 //!
 //! One JSON line per input, in input order: `label` (class index, or the score for regression),
 //! `probabilities`, `logits`, `active_pairs` (realised (token, direction) pairs summed over layers), `budget`
@@ -28,7 +29,7 @@ struct Args {
     /// The base checkpoint folder (overrides the one the run records; with --adapter, required).
     #[arg(long)]
     model: Option<PathBuf>,
-    /// An adapter folder (a run's adapter/) to put on --model instead of --run.
+    /// An adapter folder to put on --model instead of --run: a run's adapter/, or a peft LoRA adapter.
     #[arg(long)]
     adapter: Option<PathBuf>,
     /// Texts: .jsonl ({"text": ..., "text_pair": ...} per line) or .csv (columns text[,text_pair]).
@@ -40,6 +41,10 @@ struct Args {
     /// The inference budget ρ (active directions per token on average; any ρ > 0; default: the run's).
     #[arg(long)]
     rho: Option<f64>,
+    /// Truncation length in tokens, special tokens included (default: the run's max_length; peft adapters: 512
+    /// or the model's position limit).
+    #[arg(long)]
+    max_length: Option<usize>,
     /// Sequences per forward pass (similar lengths are batched together; the output keeps the input order).
     #[arg(long, default_value_t = 32)]
     batch_size: usize,
@@ -56,6 +61,9 @@ fn run_cli(a: Args) -> Result<()> {
     // Everything the flags say is checked before the model is built or anything is written.
     if a.batch_size == 0 {
         bail!("--batch-size 0: expected at least 1");
+    }
+    if let Some(n) = a.max_length.filter(|&n| n < 2) {
+        bail!("--max-length {n}: expected at least 2 (the special tokens)");
     }
     if let Some(rho) = a.rho.filter(|r| !(r.is_finite() && *r > 0.0)) {
         bail!("--rho {rho}: expected a finite ρ > 0");
@@ -101,10 +109,16 @@ impl OnDevice for Job<'_> {
 
     fn run<B: Backend>(self, device: B::Device) -> Result<()> {
         let a = self.args;
-        let model: LoadedModel<B> = match &self.source {
+        let mut model: LoadedModel<B> = match &self.source {
             Source::Run(run, model) => load_run(run, model.as_deref(), &device)?,
             Source::Adapter(model, adapter) => load_adapter_folder(model, adapter, &device)?,
         };
+        if let Some(n) = a.max_length {
+            if let Some(limit) = model.net.max_positions().filter(|&l| n > l) {
+                bail!("--max-length {n}: above the model's max_position_embeddings {limit} (absolute positions)");
+            }
+            model.config.max_length = n;
+        }
         let predictions = predict(&model, &self.inputs, a.rho, a.batch_size, &device)?;
         let cut = predictions.iter().filter(|p| p.truncated).count();
         if cut > 0 {

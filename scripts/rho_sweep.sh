@@ -3,17 +3,17 @@
 # (no retraining) and print mean ± sd over the runs of dev accuracy, realised pairs per token (mean token rank)
 # and adapter + controller FLOPs per sequence.
 #
-#   scripts/rho_sweep.sh MODEL_DIR "2 4 8 16" runs/minilm-seeds/tabs-seed*
+#   scripts/rho_sweep.sh MODEL_DIR DATA_DIR "2 4 8 16" runs/minilm-seeds/tabs-seed*
 #
-# MODEL_DIR is the checkpoint the runs fine-tuned (runs written before run.json need it; it is passed always).
-# Each score goes to RUN/scores/rho<ρ>.json.
+# MODEL_DIR and DATA_DIR are the checkpoint and the data the runs used (runs written before run.json need them;
+# they are passed always). Each score goes to RUN/scores/rho<ρ>.json.
 set -euo pipefail
-model="$1"; rhos="$2"; shift 2
+model="$1"; data="$2"; rhos="$3"; shift 3
 cargo build -q --release --example evaluate
 bin="${CARGO_TARGET_DIR:-target}/release/examples/evaluate"
 for run in "$@"; do
   for rho in $rhos; do
-    "$bin" --run "$run" --model "$model" --split dev --rho "$rho" --out "$run/scores/rho$rho.json" > /dev/null
+    "$bin" --run "$run" --model "$model" --data "$data" --split dev --rho "$rho" --out "$run/scores/rho$rho.json" > /dev/null
   done
 done
 python3 - "$rhos" "$@" <<'PY'

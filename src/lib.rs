@@ -9,6 +9,7 @@
 //! - [`lra_task`] — the five LRA tasks as token sequences for one encoder (ids, pairs, pixels, classes).
 //! - [`bucket`] — deterministic batching of example indices by length.
 //! - [`data_error`] — the loaders' error type (file, line, column) and line reader.
+//! - [`csv_table`] — a CSV file with a header, rows with their line numbers.
 //!
 //! Training and evaluation:
 //!
@@ -38,6 +39,7 @@ pub mod backbone;
 pub mod batch;
 pub mod bucket;
 pub mod cli;
+pub mod csv_table;
 pub mod data_error;
 pub mod device;
 pub mod evaluate;

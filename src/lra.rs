@@ -26,6 +26,7 @@ use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 
+use crate::csv_table::CsvTable;
 use crate::data_error::{tab_fields, tab_fields_exact, DataError, Lines};
 use crate::listops::{parse, ListOpsExample, ListOpsSplits};
 
@@ -178,23 +179,8 @@ pub fn load_imdb_dir(root: &Path, split: LraSplit) -> Result<Vec<TextExample>, D
 /// Reads a CSV text-classification file with a header naming `Source` and `Target` (LRA's
 /// `preprocess_dataset`) or `text` and `label`; RFC 4180 quoting; labels are non-negative integers.
 pub fn load_text_csv(path: &Path) -> Result<Vec<TextExample>, DataError> {
-    let bytes = std::fs::read(path).map_err(|e| DataError::io(path, e))?;
-    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(true)
-        .flexible(false)
-        .from_reader(bytes);
-    let csv_err = |e: csv::Error| {
-        let line = e.position().map_or(1, |p| p.line() as usize);
-        DataError::malformed(path, line, None, format!("invalid CSV: {e}"))
-    };
-    let header: Vec<String> = reader.headers().map_err(csv_err)?.iter().map(str::to_owned).collect();
-    let pick = |a: &str, b: &str| {
-        header
-            .iter()
-            .position(|h| h == a)
-            .or_else(|| header.iter().position(|h| h == b))
-    };
+    let table = CsvTable::read(path)?;
+    let pick = |a: &str, b: &str| table.column(a).or_else(|| table.column(b));
     let (Some(text_col), Some(label_col)) = (pick("Source", "text"), pick("Target", "label")) else {
         let missing = if pick("Source", "text").is_none() {
             "Source (or text)"
@@ -205,18 +191,16 @@ pub fn load_text_csv(path: &Path) -> Result<Vec<TextExample>, DataError> {
             path: path.to_path_buf(),
             column: missing.to_owned(),
             expected: vec!["Source".into(), "Target".into(), "text".into(), "label".into()],
-            found: header.clone(),
+            found: table.header.clone(),
         });
     };
-    let label_name = header[label_col].clone();
-    let mut out = Vec::new();
-    for record in reader.records() {
-        let record = record.map_err(csv_err)?;
-        let line = record.position().map_or(0, |p| p.line() as usize);
+    let label_name = &table.header[label_col];
+    let mut out = Vec::with_capacity(table.rows.len());
+    for (line, record) in &table.rows {
         let raw = record.get(label_col).unwrap_or("");
         let label = raw.trim().parse::<usize>().map_err(|_| DataError::BadLabel {
             path: path.to_path_buf(),
-            line,
+            line: *line,
             column: label_name.clone(),
             value: raw.to_owned(),
             expected: "a non-negative integer".to_owned(),

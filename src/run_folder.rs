@@ -25,6 +25,9 @@ use crate::method::{adapter_spec, Method};
 use crate::run::{manifest, FULL_MODEL_FILE};
 use crate::train::{last_checkpoint, TaskModel, TrainConfig};
 
+/// The truncation length of a peft adapter's inputs (peft records none): transformers' usual model maximum.
+pub const PEFT_MAX_LENGTH: usize = 512;
+
 /// File name of a run's [`RunInfo`].
 pub const RUN_INFO_FILE: &str = "run.json";
 
@@ -153,9 +156,25 @@ pub fn read_config(run: &Path) -> Result<TrainConfig> {
     serde_json::from_str(&text).with_context(|| format!("{}: not a run configuration", path.display()))
 }
 
-/// Load a base checkpoint folder `model` with a tabs adapter folder `adapter` (the `adapter/` of a run, or a
-/// copy of it: its manifest records the run's settings).
+/// Load a base checkpoint folder `model` with an adapter folder `adapter`: the `adapter/` of a run (or a copy of
+/// it: its manifest records the run's settings), or a peft LoRA adapter ([`crate::peft::load_peft`]; it records
+/// no truncation length, so `max_length` is 512 or the model's position limit, whichever is smaller).
 pub fn load_adapter_folder<B: Backend>(model: &Path, adapter: &Path, device: &B::Device) -> Result<LoadedModel<B>> {
+    if crate::peft::is_peft_adapter(adapter) {
+        let net = crate::peft::load_peft::<B>(model, adapter, device)?;
+        let mut config = TrainConfig::new("peft", Method::Lora);
+        config.max_length = net.max_positions().map_or(PEFT_MAX_LENGTH, |p| p.min(PEFT_MAX_LENGTH));
+        if let Some(lora) = net.maps().iter().find_map(|(_, m)| m.lora.as_ref()) {
+            config.adapter.lora_rank = lora.rank();
+        }
+        return Ok(LoadedModel {
+            config,
+            tokenizer: TextTokenizer::from_dir(model)?,
+            net,
+            model_dir: model.to_path_buf(),
+            data: None,
+        });
+    }
     let manifest = read_manifest(adapter).with_context(|| format!("--adapter {}", adapter.display()))?;
     let config = adapter_config(&manifest).ok_or_else(|| {
         anyhow::anyhow!(

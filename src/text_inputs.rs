@@ -7,6 +7,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 
+use crate::csv_table::CsvTable;
 use crate::data_error::DataError;
 
 /// One input: a text, or a pair of texts.
@@ -83,34 +84,22 @@ fn read_jsonl(path: &Path) -> Result<Vec<TextInput>, DataError> {
 }
 
 fn read_csv(path: &Path) -> Result<Vec<TextInput>, DataError> {
-    let bytes = std::fs::read(path).map_err(|e| DataError::io(path, e))?;
-    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(true)
-        .flexible(false)
-        .from_reader(bytes);
-    let csv_err = |e: csv::Error| {
-        let line = e.position().map_or(1, |p| p.line() as usize);
-        DataError::malformed(path, line, None, format!("invalid CSV: {e}"))
-    };
-    let header: Vec<String> = reader.headers().map_err(csv_err)?.iter().map(str::to_owned).collect();
-    let col = |name: &str| header.iter().position(|h| h == name);
-    let Some(text_col) = col("text") else {
+    let table = CsvTable::read(path)?;
+    let Some(text_col) = table.column("text") else {
         return Err(DataError::MissingColumn {
             path: path.to_path_buf(),
             column: "text".into(),
             expected: vec!["text".into(), "text_pair".into()],
-            found: header.clone(),
+            found: table.header.clone(),
         });
     };
-    let pair_col = col("text_pair");
-    let mut out = Vec::new();
-    for record in reader.records() {
-        let record = record.map_err(csv_err)?;
-        out.push(TextInput {
+    let pair_col = table.column("text_pair");
+    Ok(table
+        .rows
+        .iter()
+        .map(|(_, record)| TextInput {
             text: record.get(text_col).unwrap_or("").to_owned(),
             text_pair: pair_col.map(|c| record.get(c).unwrap_or("").to_owned()),
-        });
-    }
-    Ok(out)
+        })
+        .collect())
 }

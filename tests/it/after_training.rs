@@ -285,3 +285,31 @@ fn the_programs_write_what_the_library_returns() {
     }
     std::fs::remove_dir_all(&r.out).ok();
 }
+
+#[test]
+fn a_peft_adapter_predicts_with_peft_logits() {
+    // The committed peft reference (tests/fixtures/peft): LoRA r = 4 on the tiny DeBERTa's six maps, non-zero A,
+    // B and heads. `predict` on a folder of peft's own layout gives the logits of the imported model.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let (model, adapter) = (
+        root.join("tests/fixtures/demo/model"),
+        root.join("tests/fixtures/peft/deberta-lora"),
+    );
+    let dev = Default::default();
+    let m = load_adapter_folder::<B>(&model, &adapter, &dev).unwrap();
+    assert_eq!(
+        (m.config.method, m.config.adapter.lora_rank, m.config.max_length),
+        (Method::Lora, 4, 512)
+    );
+    let texts = ["a good film", "", "not a good film at all"].map(TextInput::single);
+    let p = predict(&m, &texts, None, 2, &dev).unwrap();
+    let net = tabs_experiments::peft::load_peft::<B>(&model, &adapter, &dev).unwrap();
+    let (enc, _) = tabs_experiments::predict::encode_inputs(&m, &texts).unwrap();
+    let eval = evaluate(&net, &enc, Method::Lora, 2, &dev);
+    for (line, logits) in p.iter().zip(&eval.logits) {
+        assert_eq!(&line.logits, logits);
+        assert!(line.active_pairs.is_none() && line.budget.is_none());
+    }
+    let e = predict(&m, &texts, Some(2.0), 2, &dev).unwrap_err();
+    assert!(e.to_string().contains("no gates"), "{e}");
+}

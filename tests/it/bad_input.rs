@@ -345,6 +345,12 @@ fn cases() -> Vec<Case> {
             &["--batch-size 0", "at least 1"],
         ),
         case(
+            "predict",
+            "--run {tmp}/run --input {tmp}/in.jsonl --max-length 1",
+            jsonl,
+            &["--max-length 1", "at least 2"],
+        ),
+        case(
             "evaluate",
             "--run {tmp}/run --out {tmp}/scores.json",
             csv_and_empty_run,
