@@ -13,17 +13,14 @@ use clap::Parser;
 use tabs::io::write_atomic;
 use tabs_experiments::device::{on_device, OnDevice};
 use tabs_experiments::rescore::{rescore, submission_tsv, EvalSplit};
-use tabs_experiments::run_folder::load_run;
+use tabs_experiments::run_folder::{load_run, RunFolderArgs};
 
 #[derive(Parser, Debug)]
 #[command(about = "Score a saved run again on dev, test or a file (GLUE test: submission TSVs)")]
 struct Args {
-    /// A run folder (`glue --out`): its config.json, run.json and adapter/.
-    #[arg(long)]
-    run: PathBuf,
-    /// The base checkpoint folder (overrides the one the run records).
-    #[arg(long)]
-    model: Option<PathBuf>,
+    /// The run folder and its base checkpoint.
+    #[command(flatten)]
+    folder: RunFolderArgs,
     /// The data folder (overrides the one the run records).
     #[arg(long)]
     data: Option<PathBuf>,
@@ -71,13 +68,13 @@ impl OnDevice for Job<'_> {
 
     fn run<B: Backend>(self, device: B::Device) -> Result<()> {
         let a = self.args;
-        let model = load_run::<B>(&a.run, a.model.as_deref(), &device)?;
+        let model = load_run::<B>(&a.folder.run, a.folder.model.as_deref(), &device)?;
         let data = match (&a.data, &model.data) {
             (Some(d), _) => d.clone(),
             (None, Some(d)) => d.clone(),
             (None, None) => bail!(
                 "--run {}: the run records no data folder; pass --data DIR",
-                a.run.display()
+                a.folder.run.display()
             ),
         };
         let batch_size = a.batch_size.unwrap_or(model.config.batch_size);

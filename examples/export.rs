@@ -11,16 +11,14 @@ use anyhow::Result;
 use burn::backend::NdArray;
 use clap::Parser;
 use tabs_experiments::export::{export_run, ExportFormat};
+use tabs_experiments::run_folder::RunFolderArgs;
 
 #[derive(Parser, Debug)]
 #[command(about = "Export a run as a peft LoRA adapter or as a HF checkpoint with the adapter merged")]
 struct Args {
-    /// The run folder (config.json + adapter/, written by glue or lra --out).
-    #[arg(long)]
-    run: PathBuf,
-    /// The base checkpoint folder the run fine-tuned (default: the one its run.json records).
-    #[arg(long)]
-    model: Option<PathBuf>,
+    /// The run folder and its base checkpoint.
+    #[command(flatten)]
+    folder: RunFolderArgs,
     /// peft (a peft LoRA adapter folder; lora runs) or merged (a HF checkpoint folder; lora, spectral, bhsp).
     #[arg(long)]
     format: ExportFormat,
@@ -35,7 +33,7 @@ fn main() -> std::process::ExitCode {
 
 fn run(a: Args) -> Result<()> {
     let device = Default::default();
-    export_run::<NdArray>(&a.run, a.model.as_deref(), a.format, &a.out, &device)?;
+    export_run::<NdArray>(&a.folder.run, a.folder.model.as_deref(), a.format, &a.out, &device)?;
     println!(
         "{}: {} export of {}",
         a.out.display(),
@@ -43,7 +41,7 @@ fn run(a: Args) -> Result<()> {
             ExportFormat::Peft => "peft",
             ExportFormat::Merged => "merged",
         },
-        a.run.display()
+        a.folder.run.display()
     );
     Ok(())
 }

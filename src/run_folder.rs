@@ -68,6 +68,18 @@ impl RunInfo {
     }
 }
 
+/// The flags that name a run folder: `--run RUN_DIR` and `--model DIR` (overrides the base checkpoint the run
+/// records; runs written before `run.json` need it).
+#[derive(Debug, Clone, clap::Args)]
+pub struct RunFolderArgs {
+    /// A run folder (`glue --out` / `lra --out`): its config.json, run.json and adapter/.
+    #[arg(long)]
+    pub run: PathBuf,
+    /// The base checkpoint folder the run fine-tuned (default: the one its run.json records).
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+}
+
 /// A trained model read back, with what it was trained with.
 #[derive(Debug)]
 pub struct LoadedModel<B: Backend> {
