@@ -65,10 +65,14 @@ pub fn encode_inputs<B: Backend>(model: &LoadedModel<B>, inputs: &[TextInput]) -
         let a = [input.text.as_str()];
         let b = input.text_pair.as_deref().map(|p| [p]);
         let encode = |max: usize| model.tokenizer.encode_batch(&a, b.as_ref().map(|b| b.as_slice()), max);
-        let (ids, types) = encode(max_length)?;
-        // One token more than allowed tells whether the cut removed anything.
-        let (longer, _) = encode(max_length + 1)?;
-        truncated.push(longer[0].len() > max_length);
+        // One token more than allowed tells whether the cut removes anything; only then is the text encoded again
+        // at max_length (longest-first truncation of a pair depends on the limit).
+        let (mut ids, mut types) = encode(max_length + 1)?;
+        let cut = ids.first().is_some_and(|i| i.len() > max_length);
+        if cut {
+            (ids, types) = encode(max_length)?;
+        }
+        truncated.push(cut);
         encoded.push(Encoded {
             input_ids: ids.into_iter().next().unwrap_or_default(),
             token_type_ids: types.into_iter().next().unwrap_or_default(),
