@@ -16,6 +16,7 @@
 //! | [`peer`] | the PyTorch peer's JSON (`scripts/torch_bench.py`, several files joined) and ours/peer ratios |
 //! | [`trained`] | a trained run read back (DeBERTa or BERT, GLUE or CSV) and windows of its dev texts |
 //! | [`ranks`] | per-token rank histograms of a trained adapter and the tokens that get high rank |
+//! | [`train_step`] | seconds per fine-tuning step (forward + backward + AdamW) of a base-size DeBERTa, per method, and ours / peer |
 //! | [`tradeoff`] | accuracy vs inference budget ρ_infer from one trained model (the cut makes any ρ valid) |
 //! | [`plot`] | SVG line charts (plotters, no system fonts) |
 //! | [`report`] | one Markdown page from the latest results |
@@ -35,4 +36,5 @@ pub mod report;
 pub mod sim;
 pub mod summary;
 pub mod tradeoff;
+pub mod train_step;
 pub mod trained;

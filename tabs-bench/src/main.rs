@@ -17,9 +17,10 @@ use tabs_bench::plot::{format_si, line_chart, Chart, Series};
 use tabs_bench::ranks::{self, RanksArgs, RanksResult};
 use tabs_bench::sim::LogitDist;
 use tabs_bench::tradeoff::{self, TradeoffArgs, TradeoffPoint};
+use tabs_bench::train_step::{self, TrainStepArgs, TrainStepResults};
 use tabs_bench::{peer, report};
 use tabs_experiments::backbone::LayerShape;
-use tabs_experiments::method::AdapterHyper;
+use tabs_experiments::method::{AdapterHyper, Method};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -230,6 +231,36 @@ enum Cmd {
         /// At most this many dev examples.
         #[arg(long)]
         max_examples: Option<usize>,
+    },
+    /// Seconds per fine-tuning step (forward + backward + AdamW) of a base-size DeBERTa-v3, per method
+    /// (+ ratios to the PyTorch peer, scripts/torch_train_step.py).
+    TrainStep {
+        #[command(flatten)]
+        common: Common,
+        /// Methods, one row each.
+        #[arg(long, value_delimiter = ',', default_value = "lora,tabs,full")]
+        methods: Vec<Method>,
+        /// Tokens per sequence.
+        #[arg(long, default_value_t = 128)]
+        length: usize,
+        /// Sequences per step.
+        #[arg(long, default_value_t = 8)]
+        batch_size: usize,
+        /// Timed steps per method.
+        #[arg(long, default_value_t = 5)]
+        steps: usize,
+        /// Untimed steps first.
+        #[arg(long, default_value_t = 1)]
+        warmup: usize,
+        /// AdamW learning rate (does not change the cost).
+        #[arg(long, default_value_t = 5e-4)]
+        lr: f64,
+        /// Checkpoint folder (default: base-size random-init DeBERTa-v3).
+        #[arg(long)]
+        model: Option<PathBuf>,
+        /// The PyTorch peer's output (scripts/torch_train_step.py, JSON lines) for ours/peer ratios.
+        #[arg(long)]
+        peer: Option<PathBuf>,
     },
     /// One Markdown page from the latest results (default bench-results/report.md).
     Report {
@@ -456,6 +487,42 @@ fn run_cli(cli: Cli) -> Result<()> {
             };
             let result = on_device!(common.device, B, dev, ranks::run::<B>(&args, &dev, progress)?);
             write_ranks(&common.out("ranks"), record(&common, start), args, result)
+        }
+        Cmd::TrainStep {
+            common,
+            methods,
+            length,
+            batch_size,
+            steps,
+            warmup,
+            lr,
+            model,
+            peer,
+        } => {
+            let peer = match &peer {
+                Some(p) => train_step::read_peer(p, length, batch_size)?,
+                None => Vec::new(),
+            };
+            let args = TrainStepArgs {
+                methods,
+                length,
+                batch_size,
+                steps,
+                warmup,
+                lr,
+                seed: common.seed,
+                hyper: common.hyper(),
+                model,
+            };
+            let rows = on_device!(
+                common.device,
+                B,
+                dev,
+                train_step::run::<burn::backend::Autodiff<B>>(&args, &dev, progress)?
+            );
+            let ratios = train_step::ratios(&rows, &peer);
+            let results = TrainStepResults { rows, peer, ratios };
+            write_train_step(&common.out("train-step"), record(&common, start), args, results)
         }
         Cmd::Tradeoff {
             common,
@@ -748,6 +815,56 @@ fn write_budget(dir: &Path, record: RunRecord, args: BudgetArgs, rows: Vec<Budge
         },
     )?;
     println!("wrote {}/budget.{{json,csv,svg}}", dir.display());
+    Ok(())
+}
+
+fn write_train_step(dir: &Path, record: RunRecord, args: TrainStepArgs, results: TrainStepResults) -> Result<()> {
+    let mut csv = Vec::new();
+    for r in &results.rows {
+        let ratio = results.ratios.iter().find(|q| q.method == r.method);
+        csv.push(vec![
+            r.method.clone(),
+            r.length.to_string(),
+            r.batch_size.to_string(),
+            r.steps.to_string(),
+            format!("{:.4}", r.mean_step_s),
+            format!("{:.4}", r.sd_step_s),
+            format!("{:.4}", r.min_step_s),
+            format!("{:.4}", r.max_step_s),
+            r.trainable_params.to_string(),
+            ratio.map_or(String::new(), |q| q.peer_method.clone()),
+            ratio.map_or(String::new(), |q| format!("{:.4}", q.peer_s)),
+            ratio.map_or(String::new(), |q| format!("{:.3}", q.ratio)),
+        ]);
+        let vs = ratio.map_or(String::new(), |q| {
+            format!("; peer {} {:.3} s, ratio {:.2}×", q.peer_method, q.peer_s, q.ratio)
+        });
+        println!(
+            "{}: {:.3} ± {:.3} s per step ({} steps, batch {} × {} tokens, {} trainable){vs}",
+            r.method, r.mean_step_s, r.sd_step_s, r.steps, r.batch_size, r.length, r.trainable_params
+        );
+    }
+    write_csv(
+        &file_in(dir, "train-step.csv")?,
+        &[
+            "method",
+            "length",
+            "batch_size",
+            "steps",
+            "mean_step_s",
+            "sd_step_s",
+            "min_step_s",
+            "max_step_s",
+            "trainable_params",
+            "peer_method",
+            "peer_step_s",
+            "ratio",
+        ],
+        &csv,
+    )?;
+    let path = file_in(dir, "train-step.json")?;
+    write_json(&path, &ResultFile { record, args, results })?;
+    eprintln!("[tabs-bench] wrote {}", path.display());
     Ok(())
 }
 
@@ -1053,6 +1170,27 @@ impl Cmd {
             Cmd::Ranks { common, batch, .. } => {
                 common.check()?;
                 at_least_one("--batch", *batch)
+            }
+            Cmd::TrainStep {
+                common,
+                methods,
+                length,
+                batch_size,
+                steps,
+                lr,
+                ..
+            } => {
+                common.check()?;
+                if methods.is_empty() {
+                    bail!("--methods: expected at least one method");
+                }
+                at_least_one("--length", *length)?;
+                at_least_one("--batch-size", *batch_size)?;
+                at_least_one("--steps", *steps)?;
+                if !(lr.is_finite() && *lr > 0.0) {
+                    bail!("--lr {lr}: expected a finite number > 0");
+                }
+                Ok(())
             }
             Cmd::Tradeoff {
                 common, rhos, batch, ..

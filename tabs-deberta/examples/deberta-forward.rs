@@ -6,8 +6,13 @@
 //! `IN.json` is `{"input_ids": [[...]], "attention_mask": [[...]], "token_type_ids": [[...]]}` (mask and token types
 //! optional) or `{"texts": [...], "text_pairs": [...]}` (pairs optional); see `tabs_deberta::forward_io`.
 //! `--tokenize-only` writes the tokenised ids without loading weights.
+//!
+//! `--adapter DIR` runs the checkpoint with an adapter on top: a peft LoRA folder (`adapter_config.json` with
+//! `peft_type: "LORA"` + `adapter_model.safetensors`) or the `adapter/` folder of a tabs run (any method). The
+//! classifier (and the pooler, when the adapter has one) comes from the adapter; loading is the root package's
+//! `tabs_experiments::run_folder::load_adapter_folder`, the same as `predict --adapter`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -18,6 +23,8 @@ use clap::Parser;
 use tabs_deberta::forward_io::{self, ForwardOutput, IdBatch, RequestForm};
 use tabs_deberta::tokenize::{DebertaTokenizer, Tokenize};
 use tabs_deberta::DebertaForSequenceClassification;
+use tabs_experiments::backbone::Backbone;
+use tabs_experiments::run_folder::load_adapter_folder;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -44,6 +51,10 @@ struct Args {
     /// Only tokenise `texts`: write input_ids, token_type_ids and attention_mask without loading weights.
     #[arg(long)]
     tokenize_only: bool,
+    /// Adapter folder on top of --model: a peft LoRA adapter or the adapter/ folder of a tabs run (its
+    /// classifier sets the label count).
+    #[arg(long, value_name = "DIR", conflicts_with = "num_labels")]
+    adapter: Option<PathBuf>,
     /// Override the config's num_labels (a checkpoint head of another size is an error).
     #[arg(long, value_name = "N")]
     num_labels: Option<usize>,
@@ -178,11 +189,17 @@ fn forward_on<B: Backend>(
     let dir = args.model.as_ref().expect("checked above");
     let device = device.clone();
     let load_start = Instant::now();
-    let (model, report) =
-        DebertaForSequenceClassification::<B>::from_pretrained(dir, args.num_labels, args.seed, &device)
-            .context("cannot load the model")?;
+    let model = match &args.adapter {
+        None => {
+            let (model, report) =
+                DebertaForSequenceClassification::<B>::from_pretrained(dir, args.num_labels, args.seed, &device)
+                    .context("cannot load the model")?;
+            eprintln!("deberta-forward: {}: {report}", dir.display());
+            model
+        }
+        Some(adapter) => with_adapter::<B>(dir, adapter, &device)?,
+    };
     let load_s = load_start.elapsed().as_secs_f64();
-    eprintln!("deberta-forward: {}: {report}", dir.display());
 
     let mut ids = batch.to_input::<B>(&device)?;
     // A model without token type embeddings (type_vocab_size 0, as DeBERTa-v3) does not use token types, as in
@@ -221,6 +238,34 @@ fn forward_on<B: Backend>(
         start.elapsed().as_secs_f64(),
     );
     Ok(())
+}
+
+/// The DeBERTa checkpoint `dir` with the adapter folder `adapter` (peft LoRA or a tabs run's `adapter/`).
+fn with_adapter<B: Backend>(
+    dir: &Path,
+    adapter: &Path,
+    device: &B::Device,
+) -> Result<DebertaForSequenceClassification<B>> {
+    let loaded = load_adapter_folder::<B>(dir, adapter, device)?;
+    let kind = if tabs_experiments::peft::is_peft_adapter(adapter) {
+        "peft LoRA adapter".to_string()
+    } else {
+        format!("{} adapter", loaded.config.method)
+    };
+    eprintln!(
+        "deberta-forward: {} with the {kind} {} ({} labels)",
+        dir.display(),
+        adapter.display(),
+        loaded.num_labels()
+    );
+    match loaded.net {
+        Backbone::Deberta(model) => Ok(model),
+        Backbone::Bert(_) => bail!(
+            "--model {}: a BERT checkpoint; deberta-forward runs DeBERTa-v2/v3 (`predict --model DIR --adapter DIR` \
+             runs BERT too)",
+            dir.display()
+        ),
+    }
 }
 
 /// The tokenizer of --tokenizer, else of the --model folder, with a description of where it came from.

@@ -18,6 +18,7 @@ use std::sync::OnceLock;
 
 use burn::backend::NdArray;
 use serde::Deserialize;
+use serde_json::Value;
 use tabs_deberta::forward_io::{
     read_request, write_json_atomic, ForwardIoError, ForwardOutput, ForwardRequest, IdBatch, RequestForm, TextBatch,
 };
@@ -523,4 +524,118 @@ fn cli_bad_inputs_fail_with_one_clear_line() {
     // No model without --tokenize-only.
     let out = run(&[&"--tokenizer", &spm_model(), &"--input", &hello, &"--output", &output]);
     assert_fails(&out, &output, &["--model"]);
+}
+
+/// A folder of the root package's test fixtures (the peft references of `scripts/make_peft_reference.py` and the
+/// tabs run folders beside them).
+fn root_fixture(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/fixtures")
+        .join(rel)
+}
+
+/// `--adapter`: peft's own logits (LoRA on the six maps with a trained pooler; rsLoRA with a regex target), and a
+/// tabs `bhsp` run's recorded logits, on the padded batches stored beside them (each file is also a valid request:
+/// `input_ids`, `attention_mask`, `token_type_ids`, plus keys the example ignores).
+#[test]
+fn cli_adapter_gives_peft_and_tabs_logits() {
+    let tmp = TempDir::new("adapter");
+    let base = root_fixture("demo/model");
+    let cases = [
+        (
+            "peft/deberta-lora",
+            "peft/deberta-lora/reference.json",
+            "peft LoRA adapter",
+        ),
+        (
+            "peft/deberta-rslora",
+            "peft/deberta-rslora/reference.json",
+            "peft LoRA adapter",
+        ),
+        (
+            "peft/runs/deberta-bhsp/adapter",
+            "peft/runs/deberta-bhsp/logits.json",
+            "bhsp adapter",
+        ),
+    ];
+    for (i, (adapter, reference, kind)) in cases.into_iter().enumerate() {
+        let (adapter, reference) = (root_fixture(adapter), root_fixture(reference));
+        let output = tmp.path(&format!("out{i}.json"));
+        let out = run(&[
+            &"--model",
+            &base,
+            &"--adapter",
+            &adapter,
+            &"--input",
+            &reference,
+            &"--output",
+            &output,
+        ]);
+        let err = stderr(&out);
+        assert!(out.status.success(), "{err}");
+        assert!(err.contains(kind), "{err}");
+        let want: Value = serde_json::from_str(&std::fs::read_to_string(&reference).unwrap()).unwrap();
+        let want: Vec<Vec<f32>> = serde_json::from_value(want["logits"].clone()).unwrap();
+        let got: ForwardOutput = serde_json::from_str(&std::fs::read_to_string(&output).unwrap()).unwrap();
+        assert_eq!(got.logits.len(), want.len());
+        assert_eq!(got.logits[0].len(), want[0].len());
+        let d = max_abs_diff(got.logits.iter().flatten(), want.iter().flatten());
+        assert!(d <= TOL, "{}: logits differ by {d}", adapter.display());
+        // Without the adapter the same batch gives other logits (the adapter is applied, not ignored).
+        let plain = tmp.path(&format!("plain{i}.json"));
+        let n = want[0].len().to_string();
+        let out = run(&[
+            &"--model",
+            &base,
+            &"--num-labels",
+            &n,
+            &"--input",
+            &reference,
+            &"--output",
+            &plain,
+        ]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let base_out: ForwardOutput = serde_json::from_str(&std::fs::read_to_string(&plain).unwrap()).unwrap();
+        assert!(max_abs_diff(base_out.logits.iter().flatten(), want.iter().flatten()) > 1e-3);
+    }
+    // A BERT checkpoint, a folder that is no adapter, and --num-labels with --adapter are one-line errors.
+    let reference = root_fixture("peft/deberta-lora/reference.json");
+    let output = tmp.path("bad.json");
+    let bert = root_fixture("../../tabs-bert/tests/fixtures/bert/model_bin");
+    let out = run(&[
+        &"--model",
+        &bert,
+        &"--adapter",
+        &root_fixture("peft/bert-lora"),
+        &"--input",
+        &reference,
+        &"--output",
+        &output,
+    ]);
+    assert_fails(&out, &output, &["BERT checkpoint", "predict"]);
+    let out = run(&[
+        &"--model",
+        &base,
+        &"--adapter",
+        &base,
+        &"--input",
+        &reference,
+        &"--output",
+        &output,
+    ]);
+    assert_fails(&out, &output, &["--adapter"]);
+    let out = run(&[
+        &"--model",
+        &base,
+        &"--adapter",
+        &root_fixture("peft/deberta-lora"),
+        &"--num-labels",
+        &"2",
+        &"--input",
+        &reference,
+        &"--output",
+        &output,
+    ]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("--num-labels"), "{}", stderr(&out));
 }

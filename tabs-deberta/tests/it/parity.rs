@@ -122,3 +122,50 @@ fn masked_lm_checkpoint_loads_with_fresh_head() {
     assert!(report.initialised.contains(&"pooler.dense.weight".to_string()));
     assert!(report.initialised.contains(&"classifier.weight".to_string()));
 }
+
+/// The two computations of the relative scores per distance (`DistanceScores`) give the same numbers, on the
+/// fixtures with log buckets (`v3_buckets`: 2k = 32 table rows, c2p and p2c, shared keys; `p2c_embed_proj`: 2k = 16,
+/// unshared position projections) and clamped distances without buckets (`c2p_absolute_regression`: 2k = 24),
+/// at lengths below, at and above the table (2T − 1 ≤ 2k, = 2k − 1, > 2k), batch 2. The forward pass picks
+/// `ProjectTable` past the table, so the HF parity tests above run it; this pins it to the other way too.
+#[test]
+fn distance_scores_two_ways_agree() {
+    use tabs_deberta::attention::DistanceScores;
+    let device = Default::default();
+    for name in ["v3_buckets", "p2c_embed_proj", "c2p_absolute_regression"] {
+        let (model, _) = DebertaForSequenceClassification::<B>::from_pretrained(&fixture(name), None, 0, &device)
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let attention = &model.encoder.layers[0].attention;
+        let (h, dh) = (attention.shape.heads, attention.shape.head_size);
+        let table = model
+            .encoder
+            .embeddings
+            .relative_context(1, &device)
+            .unwrap()
+            .embeddings
+            .dims()[0];
+        for t in [3, table / 2, 2 * table + 5] {
+            let rel = model.encoder.embeddings.relative_context(t, &device).unwrap();
+            let x = Tensor::<B, 3>::random([2 * h, t, dh], burn::tensor::Distribution::Normal(0.0, 1.0), &device);
+            for (rows, query_side) in [(&rel.c2p_rows, false), (&rel.p2c_rows, true)] {
+                let has = if query_side {
+                    attention.shape.p2c
+                } else {
+                    attention.shape.c2p
+                };
+                if !has {
+                    continue;
+                }
+                let ways = [DistanceScores::ProjectDistances, DistanceScores::ProjectTable]
+                    .map(|how| attention.distance_scores(x.clone(), &rel.embeddings, rows, query_side, how));
+                assert_eq!(ways[0].dims(), [2 * h, t, 2 * t - 1]);
+                let d: f32 = (ways[0].clone() - ways[1].clone()).abs().max().into_scalar();
+                let scale: f32 = ways[0].clone().abs().max().into_scalar();
+                assert!(
+                    d <= 1e-5 * scale.max(1.0),
+                    "{name}, T = {t}, query side {query_side}: the two ways differ by {d} (scale {scale})"
+                );
+            }
+        }
+    }
+}
