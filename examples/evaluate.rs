@@ -8,12 +8,10 @@
 use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
-use burn::tensor::backend::Backend;
 use clap::Parser;
 use tabs::io::write_atomic;
-use tabs_experiments::device::{on_device, OnDevice};
-use tabs_experiments::rescore::{rescore, submission_tsv, EvalSplit};
-use tabs_experiments::run_folder::{load_run, RunFolderArgs};
+use tabs_experiments::rescore::{rescore_on, submission_tsv, EvalSplit};
+use tabs_experiments::run_folder::RunFolderArgs;
 
 #[derive(Parser, Debug)]
 #[command(about = "Score a saved run again on dev, test or a file (GLUE test: submission TSVs)")]
@@ -56,54 +54,39 @@ fn run_cli(a: Args) -> Result<()> {
     if a.out.is_dir() {
         bail!("--out {}: is a folder (expected a file path)", a.out.display());
     }
-    on_device(&a.device, Job { args: &a })
-}
-
-struct Job<'a> {
-    args: &'a Args,
-}
-
-impl OnDevice for Job<'_> {
-    type Output = ();
-
-    fn run<B: Backend>(self, device: B::Device) -> Result<()> {
-        let a = self.args;
-        let model = load_run::<B>(&a.folder.run, a.folder.model.as_deref(), &device)?;
-        let data = match (&a.data, &model.data) {
-            (Some(d), _) => d.clone(),
-            (None, Some(d)) => d.clone(),
-            (None, None) => bail!(
-                "--run {}: the run records no data folder; pass --data DIR",
-                a.folder.run.display()
-            ),
-        };
-        let batch_size = a.batch_size.unwrap_or(model.config.batch_size);
-        let scored = rescore(&model, &data, &a.split, a.rho, batch_size, &device)?;
-        let dir = a.out.parent().filter(|p| !p.as_os_str().is_empty()).map(PathBuf::from);
-        if let Some(dir) = &dir {
-            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-        }
-        for (name, predictions) in &scored.submission {
-            let path = dir.clone().unwrap_or_default().join(name);
-            write_atomic(&path, submission_tsv(predictions).as_bytes())?;
-            println!(
-                "{}: {} predictions (GLUE submission)",
-                path.display(),
-                predictions.len()
-            );
-        }
-        write_atomic(&a.out, &serde_json::to_vec_pretty(&scored.report)?)?;
-        println!("{}", serde_json::to_string_pretty(&scored.report.metrics)?);
-        if let Some(b) = &scored.report.budget {
-            println!(
-                "budget: {} violations of {} groups (worst r/B {:.3}) at ρ = {}",
-                b.violations,
-                b.groups,
-                b.worst_ratio,
-                scored.report.rho.unwrap_or(f64::NAN)
-            );
-        }
-        println!("written to {}", a.out.display());
-        Ok(())
+    let scored = rescore_on(
+        &a.device,
+        &a.folder.run,
+        a.folder.model.as_deref(),
+        a.data.as_deref(),
+        &a.split,
+        a.rho,
+        a.batch_size,
+    )?;
+    let dir = a.out.parent().filter(|p| !p.as_os_str().is_empty()).map(PathBuf::from);
+    if let Some(dir) = &dir {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
+    for (name, predictions) in &scored.submission {
+        let path = dir.clone().unwrap_or_default().join(name);
+        write_atomic(&path, submission_tsv(predictions).as_bytes())?;
+        println!(
+            "{}: {} predictions (GLUE submission)",
+            path.display(),
+            predictions.len()
+        );
+    }
+    write_atomic(&a.out, &serde_json::to_vec_pretty(&scored.report)?)?;
+    println!("{}", serde_json::to_string_pretty(&scored.report.metrics)?);
+    if let Some(b) = &scored.report.budget {
+        println!(
+            "budget: {} violations of {} groups (worst r/B {:.3}) at ρ = {}",
+            b.violations,
+            b.groups,
+            b.worst_ratio,
+            scored.report.rho.unwrap_or(f64::NAN)
+        );
+    }
+    println!("written to {}", a.out.display());
+    Ok(())
 }

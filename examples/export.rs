@@ -8,7 +8,6 @@
 use std::path::PathBuf;
 
 use anyhow::Result;
-use burn::backend::NdArray;
 use clap::Parser;
 use tabs_experiments::export::{export_run, ExportFormat};
 use tabs_experiments::run_folder::RunFolderArgs;
@@ -32,8 +31,7 @@ fn main() -> std::process::ExitCode {
 }
 
 fn run(a: Args) -> Result<()> {
-    let device = Default::default();
-    export_run::<NdArray>(&a.folder.run, a.folder.model.as_deref(), a.format, &a.out, &device)?;
+    export_run(&a.folder.run, a.folder.model.as_deref(), a.format, &a.out)?;
     println!(
         "{}: {} export of {}",
         a.out.display(),

@@ -8,13 +8,10 @@
 use std::path::PathBuf;
 
 use anyhow::{bail, Result};
-use burn::backend::Autodiff;
-use burn::tensor::backend::{AutodiffBackend, Backend};
 use clap::Parser;
-use tabs_experiments::device::{on_device, OnDevice};
 use tabs_experiments::hyper_args::HyperArgs;
 use tabs_experiments::method::Method;
-use tabs_experiments::run::{run_glue, run_text_csv, GlueRun, Results};
+use tabs_experiments::run::{run_task_on, GlueRun};
 use tabs_experiments::train::TrainConfig;
 
 #[derive(Parser, Debug)]
@@ -103,7 +100,7 @@ fn run_cli(a: Args) -> Result<()> {
         max_train: a.max_train,
         latency_samples: a.latency_samples,
     };
-    let results = on_device(&a.device, Job { cfg: &cfg, run: &run })?;
+    let results = run_task_on(&a.device, &cfg, &run)?;
     println!("\nresults ({}):", run.out.join("results.json").display());
     println!("{}", serde_json::to_string_pretty(&results.metrics)?);
     if let Some(b) = &results.budget {
@@ -141,27 +138,4 @@ fn run_cli(a: Args) -> Result<()> {
         );
     }
     Ok(())
-}
-
-/// The run on the backend `--device` names (trained through `Autodiff<B>`).
-struct Job<'a> {
-    cfg: &'a TrainConfig,
-    run: &'a GlueRun,
-}
-
-impl OnDevice for Job<'_> {
-    type Output = Results;
-
-    fn run<B: Backend>(self, device: B::Device) -> Result<Results> {
-        run_task::<Autodiff<B>>(self.cfg, self.run, &device)
-    }
-}
-
-/// GLUE or CSV texts, by `--task`.
-fn run_task<B: AutodiffBackend>(cfg: &TrainConfig, run: &GlueRun, device: &B::Device) -> Result<Results> {
-    if cfg.task == "csv" {
-        run_text_csv::<B>(cfg, run, device)
-    } else {
-        run_glue::<B>(cfg, run, device)
-    }
 }

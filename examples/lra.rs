@@ -7,23 +7,16 @@
 //! cargo run --release --example lra -- --task listops --method tabs --generate --data runs/listops-data
 //! cargo run --release --example lra -- --task image --method tabs --data DIR/cifar-10-batches-bin
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
-use burn::backend::Autodiff;
-use burn::tensor::backend::{AutodiffBackend, Backend};
 use clap::Parser;
-use tabs_deberta::{Architecture, DebertaConfig, DebertaForSequenceClassification};
-use tabs_experiments::backbone::Backbone;
-use tabs_experiments::batch::Target;
-use tabs_experiments::device::{on_device, OnDevice};
 use tabs_experiments::hyper_args::HyperArgs;
 use tabs_experiments::listops::{self, ListOpsConfig};
-use tabs_experiments::lra_task::{load_lra, LraData, LraTask};
+use tabs_experiments::lra_task::{load_lra, LraTask};
 use tabs_experiments::method::Method;
 use tabs_experiments::preflight::{check_resume, InputError, ModelLimits};
-use tabs_experiments::run::{argmax, fit_and_report, GlueRun, Results};
+use tabs_experiments::run::{run_lra_on, LraRun};
 use tabs_experiments::train::TrainConfig;
 
 #[derive(Parser, Debug)]
@@ -69,27 +62,6 @@ struct Args {
     /// cpu, wgpu or cuda (the latter two need `--features wgpu|cuda` at build time).
     #[arg(long, default_value = "cpu")]
     device: String,
-}
-
-/// A fresh DeBERTa-v3-style encoder for `data` (vocabulary, classes, token types for pairs).
-fn encoder_config(size: &str, data: &LraData) -> Result<DebertaConfig> {
-    let (d, layers, heads, ffn) = match size {
-        "tiny" => (64, 2, 4, 128),
-        "base" => (768, 12, 12, 3072),
-        other => bail!("--size {other:?}: expected tiny or base"),
-    };
-    let json = format!(
-        r#"{{"model_type": "deberta-v2", "vocab_size": {}, "hidden_size": {d}, "num_hidden_layers": {layers},
-            "num_attention_heads": {heads}, "intermediate_size": {ffn}, "relative_attention": true,
-            "position_buckets": 256, "max_relative_positions": -1, "max_position_embeddings": 512,
-            "norm_rel_ebd": "layer_norm", "share_att_key": true, "pos_att_type": "p2c|c2p",
-            "position_biased_input": false, "type_vocab_size": {types}, "num_labels": {labels},
-            "initializer_range": 0.2, "hidden_dropout_prob": 0.1, "attention_probs_dropout_prob": 0.1}}"#,
-        data.vocab_size(),
-        types = if data.task == LraTask::Retrieval { 2 } else { 0 },
-        labels = data.task.num_labels(),
-    );
-    Ok(DebertaConfig::from_json(&json, std::path::Path::new("<lra encoder>"))?)
 }
 
 fn main() -> std::process::ExitCode {
@@ -158,14 +130,14 @@ fn run_cli(a: Args) -> Result<()> {
             .into());
         }
     }
-    let results = on_device(
-        &a.device,
-        Job {
-            args: &a,
-            cfg: &cfg,
-            data: &data,
-        },
-    )?;
+    let run = LraRun {
+        model: a.model.clone(),
+        size: a.size.clone(),
+        data: a.data.clone(),
+        out: a.out.clone(),
+        resume: a.resume,
+    };
+    let results = run_lra_on(&a.device, &cfg, &run, &data)?;
     println!(
         "\nresults ({}):\n{}",
         a.out.join("results.json").display(),
@@ -186,62 +158,4 @@ fn config(a: &Args, task: LraTask) -> Result<TrainConfig> {
     (cfg.epochs, cfg.batch_size, cfg.lr, cfg.max_length) = (3, 16, 1e-3, 2048);
     a.hyper.apply(&mut cfg)?;
     Ok(cfg)
-}
-
-/// The run on the backend `--device` names (trained through `Autodiff<B>`).
-struct Job<'a> {
-    args: &'a Args,
-    cfg: &'a TrainConfig,
-    data: &'a LraData,
-}
-
-impl OnDevice for Job<'_> {
-    type Output = Results;
-
-    fn run<B: Backend>(self, device: B::Device) -> Result<Results> {
-        run::<Autodiff<B>>(self.args, self.cfg, self.data, &device)
-    }
-}
-
-/// Train and evaluate on one backend.
-fn run<B: AutodiffBackend>(a: &Args, cfg: &TrainConfig, data: &LraData, device: &B::Device) -> Result<Results> {
-    let net: Backbone<B> = match &a.model {
-        Some(dir) => Backbone::<B>::from_pretrained(dir, data.task.num_labels(), cfg.seed, device)?.0,
-        None => DebertaForSequenceClassification::<B>::random(&encoder_config(&a.size, data)?, cfg.seed, device).into(),
-    };
-    let run = GlueRun {
-        model: a.model.clone().unwrap_or_default(),
-        data: a.data.clone(),
-        out: a.out.clone(),
-        resume: a.resume,
-        max_train: None,
-        latency_samples: 50,
-    };
-    let extra = if data.test.is_empty() {
-        vec![]
-    } else {
-        vec![("test".to_string(), data.test.clone())]
-    };
-    fit_and_report(
-        cfg,
-        net,
-        false,
-        &data.train,
-        &data.val,
-        &extra,
-        &run,
-        device,
-        |eval, ex| {
-            let correct = eval
-                .logits
-                .iter()
-                .zip(ex)
-                .filter(|(l, e)| e.target == Target::Class(argmax(l)))
-                .count();
-            Ok(BTreeMap::from([(
-                "accuracy".to_string(),
-                correct as f64 / ex.len().max(1) as f64,
-            )]))
-        },
-    )
 }

@@ -12,12 +12,9 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
-use burn::tensor::backend::Backend;
 use clap::Parser;
 use tabs::io::write_atomic;
-use tabs_experiments::device::{on_device, OnDevice};
-use tabs_experiments::predict::predict;
-use tabs_experiments::run_folder::{load_adapter_folder, load_run, LoadedModel};
+use tabs_experiments::predict::{predict_on, ModelSource};
 use tabs_experiments::text_inputs::read_inputs;
 
 #[derive(Parser, Debug)]
@@ -70,8 +67,14 @@ fn run_cli(a: Args) -> Result<()> {
     }
     let source = match (&a.run, &a.model, &a.adapter) {
         (Some(_), _, Some(_)) => bail!("give --run RUN_DIR or --model DIR --adapter DIR, not both"),
-        (Some(run), model, None) => Source::Run(run.clone(), model.clone()),
-        (None, Some(model), Some(adapter)) => Source::Adapter(model.clone(), adapter.clone()),
+        (Some(run), model, None) => ModelSource::Run {
+            run: run.clone(),
+            model: model.clone(),
+        },
+        (None, Some(model), Some(adapter)) => ModelSource::Adapter {
+            model: model.clone(),
+            adapter: adapter.clone(),
+        },
         (None, _, _) => bail!("give --run RUN_DIR, or --model DIR with --adapter DIR"),
     };
     if let Some(out) = &a.output {
@@ -80,71 +83,30 @@ fn run_cli(a: Args) -> Result<()> {
         }
     }
     let inputs = read_inputs(&a.input).with_context(|| format!("--input {}", a.input.display()))?;
-    on_device(
-        &a.device,
-        Job {
-            args: &a,
-            source,
-            inputs,
-        },
-    )
-}
-
-/// Where the model comes from.
-enum Source {
-    /// A run folder, with an optional base checkpoint override.
-    Run(PathBuf, Option<PathBuf>),
-    /// A base checkpoint and an adapter folder.
-    Adapter(PathBuf, PathBuf),
-}
-
-struct Job<'a> {
-    args: &'a Args,
-    source: Source,
-    inputs: Vec<tabs_experiments::text_inputs::TextInput>,
-}
-
-impl OnDevice for Job<'_> {
-    type Output = ();
-
-    fn run<B: Backend>(self, device: B::Device) -> Result<()> {
-        let a = self.args;
-        let mut model: LoadedModel<B> = match &self.source {
-            Source::Run(run, model) => load_run(run, model.as_deref(), &device)?,
-            Source::Adapter(model, adapter) => load_adapter_folder(model, adapter, &device)?,
-        };
-        if let Some(n) = a.max_length {
-            if let Some(limit) = model.net.max_positions().filter(|&l| n > l) {
-                bail!("--max-length {n}: above the model's max_position_embeddings {limit} (absolute positions)");
-            }
-            model.config.max_length = n;
-        }
-        let predictions = predict(&model, &self.inputs, a.rho, a.batch_size, &device)?;
-        let cut = predictions.iter().filter(|p| p.truncated).count();
-        if cut > 0 {
+    let (predictions, max_length) = predict_on(&a.device, &source, &inputs, a.rho, a.batch_size, a.max_length)?;
+    let cut = predictions.iter().filter(|p| p.truncated).count();
+    if cut > 0 {
+        eprintln!(
+            "predict: {cut} of {} inputs were longer than the run's max_length {max_length} tokens and were \
+             truncated, as in training",
+            predictions.len(),
+        );
+    }
+    let mut lines = Vec::new();
+    for p in &predictions {
+        serde_json::to_writer(&mut lines, p)?;
+        lines.push(b'\n');
+    }
+    match &a.output {
+        Some(path) => {
+            write_atomic(path, &lines)?;
             eprintln!(
-                "predict: {cut} of {} inputs were longer than the run's max_length {} tokens and were truncated, as in \
-                 training",
+                "predict: {} predictions written to {}",
                 predictions.len(),
-                model.config.max_length
+                path.display()
             );
         }
-        let mut lines = Vec::new();
-        for p in &predictions {
-            serde_json::to_writer(&mut lines, p)?;
-            lines.push(b'\n');
-        }
-        match &a.output {
-            Some(path) => {
-                write_atomic(path, &lines)?;
-                eprintln!(
-                    "predict: {} predictions written to {}",
-                    predictions.len(),
-                    path.display()
-                );
-            }
-            None => std::io::stdout().write_all(&lines)?,
-        }
-        Ok(())
+        None => std::io::stdout().write_all(&lines)?,
     }
+    Ok(())
 }

@@ -253,3 +253,90 @@ pub fn latency<B: Backend>(net: &Backbone<B>, examples: &[Encoded], n: usize, de
         p99: times[p],
     }
 }
+
+/// One run's timings from [`time_runs_on`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunTimes {
+    /// The run folder.
+    pub run: std::path::PathBuf,
+    /// Its method.
+    pub method: Method,
+    /// Per-sequence latency of every timed pass, in ms.
+    pub times_ms: Vec<f64>,
+}
+
+/// `run_latency` on the backend `device` names: rebuild every run in `runs` from the checkpoint `model` and its
+/// saved adapter, then time the first `samples` validation texts of the CSV folder `data` one by one (batch 1,
+/// at most 128 tokens), in `rounds` rounds that alternate between the runs (so that load changes hit every run
+/// alike); each run gets one untimed pass per round first. Progress goes to stderr. Not generic, as
+/// [`crate::run::run_task_on`].
+#[cfg(not(test))]
+pub fn time_runs_on(
+    device: &str,
+    model: &std::path::Path,
+    data: &std::path::Path,
+    runs: &[std::path::PathBuf],
+    samples: usize,
+    rounds: usize,
+) -> anyhow::Result<Vec<RunTimes>> {
+    use anyhow::Context;
+    struct Job<'a> {
+        model: &'a std::path::Path,
+        data: &'a std::path::Path,
+        runs: &'a [std::path::PathBuf],
+        samples: usize,
+        rounds: usize,
+    }
+    impl crate::device::OnDevice for Job<'_> {
+        type Output = Vec<RunTimes>;
+        fn run<B: Backend>(self, device: B::Device) -> anyhow::Result<Vec<RunTimes>> {
+            let [_, dev, _] = crate::run::text_csv_splits(self.data)?;
+            let dev = dev.context("no validation file")?;
+            let limits = crate::preflight::ModelLimits::from_dir(self.model)?;
+            let tok = crate::backbone::TextTokenizer::from_dir(self.model)?;
+            limits.check_tokenizer(self.model, &tok)?;
+            let mut examples = crate::lra::load_text_csv(&dev)?;
+            examples.truncate(self.samples);
+            anyhow::ensure!(!examples.is_empty(), "{}: no texts to time", dev.display());
+            // 128 tokens, or fewer where the model's absolute positions end earlier.
+            let enc = crate::run::encode_texts(&tok, &examples, limits.max_positions.map_or(128, |p| p.min(128)))?;
+            let models: Vec<crate::run_folder::LoadedModel<B>> = self
+                .runs
+                .iter()
+                .map(|r| crate::run_folder::load_run(r, Some(self.model), &device))
+                .collect::<anyhow::Result<_>>()?;
+            let mut times: Vec<Vec<f64>> = vec![Vec::new(); models.len()];
+            for round in 0..self.rounds {
+                for (k, m) in models.iter().enumerate() {
+                    // One untimed pass first (allocations, caches).
+                    let _ = latency(&m.net, &enc[..1], 1, &device);
+                    for e in &enc {
+                        times[k].push(latency(&m.net, std::slice::from_ref(e), 1, &device).mean);
+                    }
+                }
+                eprintln!("round {} of {} done", round + 1, self.rounds);
+            }
+            Ok(self
+                .runs
+                .iter()
+                .zip(&models)
+                .zip(times)
+                .map(|((run, m), times_ms)| RunTimes {
+                    run: run.clone(),
+                    method: m.config.method,
+                    times_ms,
+                })
+                .collect())
+        }
+    }
+    crate::device::on_device(
+        device,
+        Job {
+            model,
+            data,
+            runs,
+            samples,
+            rounds,
+        },
+    )
+}

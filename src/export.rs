@@ -115,22 +115,18 @@ pub fn check_method(method: Method, format: ExportFormat) -> Result<()> {
     }
 }
 
-/// Export the run in `run_dir` (base checkpoint `model`) as `format` into `out`; see the module docs. Checks the
-/// output folder and the method before loading anything.
-pub fn export_run<B: Backend>(
-    run_dir: &Path,
-    model: Option<&Path>,
-    format: ExportFormat,
-    out: &Path,
-    device: &B::Device,
-) -> Result<()> {
+/// Export the run in `run_dir` (base checkpoint `model`) as `format` into `out`, on the CPU; see the module docs.
+/// Checks the output folder and the method before loading anything.
+pub fn export_run(run_dir: &Path, model: Option<&Path>, format: ExportFormat, out: &Path) -> Result<()> {
+    type B = burn::backend::NdArray;
+    let device = Default::default();
     check_out(out)?;
     let cfg = crate::run_folder::read_config(run_dir)?;
     check_method(cfg.method, format)?;
-    let run = crate::run_folder::load_run::<B>(run_dir, model, device)?;
+    let run = crate::run_folder::load_run::<B>(run_dir, model, &device)?;
     match format {
         ExportFormat::Peft => export_peft(&run.net, &run.config, &run.model_dir, out),
-        ExportFormat::Merged => export_merged(&run.net, &run.model_dir, out, device),
+        ExportFormat::Merged => export_merged(&run.net, &run.model_dir, out, &device),
     }
 }
 

@@ -7,6 +7,8 @@
 //! ρ > 0, whatever ρ training used. Texts are tokenised and truncated as in training (the run's `max_length`,
 //! longest-first for pairs).
 
+use std::path::PathBuf;
+
 use anyhow::{bail, Result};
 use burn::tensor::backend::Backend;
 use serde::{Deserialize, Serialize};
@@ -129,4 +131,74 @@ pub fn softmax(logits: &[f32]) -> Vec<f64> {
     let exp: Vec<f64> = logits.iter().map(|&x| (x as f64 - max).exp()).collect();
     let sum: f64 = exp.iter().sum();
     exp.into_iter().map(|e| e / sum).collect()
+}
+
+/// Where [`predict_on`] takes the model from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ModelSource {
+    /// A run folder ([`crate::run_folder::load_run`]), with an optional base checkpoint override.
+    Run {
+        /// The run folder.
+        run: PathBuf,
+        /// The base checkpoint, when not the one `run.json` records.
+        model: Option<PathBuf>,
+    },
+    /// A base checkpoint and an adapter folder ([`crate::run_folder::load_adapter_folder`]: a run's `adapter/` or
+    /// a peft LoRA adapter).
+    Adapter {
+        /// The base checkpoint.
+        model: PathBuf,
+        /// The adapter folder.
+        adapter: PathBuf,
+    },
+}
+
+/// `predict` on the backend `device` names: load the model from `source`, truncate at `max_length` (None: the
+/// run's), predict at `rho`. Returns the predictions and the truncation length used. Not generic, as
+/// [`crate::run::run_task_on`].
+#[cfg(not(test))]
+pub fn predict_on(
+    device: &str,
+    source: &ModelSource,
+    inputs: &[TextInput],
+    rho: Option<f64>,
+    batch_size: usize,
+    max_length: Option<usize>,
+) -> Result<(Vec<Prediction>, usize)> {
+    struct Job<'a> {
+        source: &'a ModelSource,
+        inputs: &'a [TextInput],
+        rho: Option<f64>,
+        batch_size: usize,
+        max_length: Option<usize>,
+    }
+    impl crate::device::OnDevice for Job<'_> {
+        type Output = (Vec<Prediction>, usize);
+        fn run<B: Backend>(self, device: B::Device) -> Result<Self::Output> {
+            let mut model: LoadedModel<B> = match self.source {
+                ModelSource::Run { run, model } => crate::run_folder::load_run(run, model.as_deref(), &device)?,
+                ModelSource::Adapter { model, adapter } => {
+                    crate::run_folder::load_adapter_folder(model, adapter, &device)?
+                }
+            };
+            if let Some(n) = self.max_length {
+                if let Some(limit) = model.net.max_positions().filter(|&l| n > l) {
+                    bail!("--max-length {n}: above the model's max_position_embeddings {limit} (absolute positions)");
+                }
+                model.config.max_length = n;
+            }
+            let predictions = predict(&model, self.inputs, self.rho, self.batch_size, &device)?;
+            Ok((predictions, model.config.max_length))
+        }
+    }
+    crate::device::on_device(
+        device,
+        Job {
+            source,
+            inputs,
+            rho,
+            batch_size,
+            max_length,
+        },
+    )
 }

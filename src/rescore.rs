@@ -246,3 +246,53 @@ pub fn submission_tsv(predictions: &[String]) -> String {
     }
     s
 }
+
+/// `evaluate` on the backend `device` names: load run folder `run` (`model` overrides its base checkpoint), score
+/// it on `split` of `data` (None: the data `run.json` records) at `rho`, `batch_size` sequences at a time (None:
+/// the run's batch size). Not generic, as [`crate::run::run_task_on`].
+#[cfg(not(test))]
+pub fn rescore_on(
+    device: &str,
+    run: &Path,
+    model: Option<&Path>,
+    data: Option<&Path>,
+    split: &EvalSplit,
+    rho: Option<f64>,
+    batch_size: Option<usize>,
+) -> Result<Rescored> {
+    struct Job<'a> {
+        run: &'a Path,
+        model: Option<&'a Path>,
+        data: Option<&'a Path>,
+        split: &'a EvalSplit,
+        rho: Option<f64>,
+        batch_size: Option<usize>,
+    }
+    impl crate::device::OnDevice for Job<'_> {
+        type Output = Rescored;
+        fn run<B: Backend>(self, device: B::Device) -> Result<Rescored> {
+            let model = crate::run_folder::load_run::<B>(self.run, self.model, &device)?;
+            let data = match (self.data, &model.data) {
+                (Some(d), _) => d.to_path_buf(),
+                (None, Some(d)) => d.clone(),
+                (None, None) => bail!(
+                    "--run {}: the run records no data folder; pass --data DIR",
+                    self.run.display()
+                ),
+            };
+            let batch_size = self.batch_size.unwrap_or(model.config.batch_size);
+            rescore(&model, &data, self.split, self.rho, batch_size, &device)
+        }
+    }
+    crate::device::on_device(
+        device,
+        Job {
+            run,
+            model,
+            data,
+            split,
+            rho,
+            batch_size,
+        },
+    )
+}

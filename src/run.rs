@@ -6,15 +6,23 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
+#[cfg(not(test))]
+use burn::backend::Autodiff;
 use burn::tensor::backend::AutodiffBackend;
+#[cfg(not(test))]
+use burn::tensor::backend::Backend;
 use serde::{Deserialize, Serialize};
 use tabs::io::{write_atomic, AdapterManifest};
+use tabs_deberta::{Architecture, DebertaConfig, DebertaForSequenceClassification};
 
 use crate::backbone::{Backbone, TextTokenizer};
 use crate::batch::{Encoded, Target};
+#[cfg(not(test))]
+use crate::device::{on_device, OnDevice};
 use crate::evaluate::{evaluate, latency, BudgetReport, Evaluation, FlopReport, MeanP99};
 use crate::glue::{self, GlueTask, Label, Split};
 use crate::lra::{load_text_csv, TextExample};
+use crate::lra_task::{LraData, LraTask};
 use crate::method::Method;
 use crate::metrics::{self, TaskScore};
 use crate::preflight::{check_resume, checked_tokenizer};
@@ -318,6 +326,130 @@ pub fn run_text_csv<B: AutodiffBackend>(cfg: &TrainConfig, run: &GlueRun, device
         device,
         |eval, ex| class_metrics(eval, ex, num_labels),
     )
+}
+
+/// `glue`'s task: CSV texts when `cfg.task` is `csv` ([`run_text_csv`]), else GLUE ([`run_glue`]).
+pub fn run_task<B: AutodiffBackend>(cfg: &TrainConfig, run: &GlueRun, device: &B::Device) -> Result<Results> {
+    if cfg.task == "csv" {
+        run_text_csv::<B>(cfg, run, device)
+    } else {
+        run_glue::<B>(cfg, run, device)
+    }
+}
+
+/// [`run_task`] trained through `Autodiff` on the backend `device` names (`cpu`, `wgpu`, `cuda`;
+/// [`crate::device::on_device`]). The programs call this, not the generic function: it is not generic, so the
+/// backend instances of the whole training path are compiled once, in this library, and the programs and tests
+/// that link it reuse them instead of compiling their own (see the profile notes in `Cargo.toml`).
+#[cfg(not(test))]
+pub fn run_task_on(device: &str, cfg: &TrainConfig, run: &GlueRun) -> Result<Results> {
+    struct Job<'a>(&'a TrainConfig, &'a GlueRun);
+    impl OnDevice for Job<'_> {
+        type Output = Results;
+        fn run<B: Backend>(self, device: B::Device) -> Result<Results> {
+            run_task::<Autodiff<B>>(self.0, self.1, &device)
+        }
+    }
+    on_device(device, Job(cfg, run))
+}
+
+/// An LRA run: where the encoder comes from and where the run goes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LraRun {
+    /// A checkpoint folder (DeBERTa or BERT), or None for a fresh DeBERTa-v3-style encoder of `size`.
+    pub model: Option<PathBuf>,
+    /// The fresh encoder's shape: `tiny` (2 layers × 64) or `base` (12 × 768).
+    pub size: String,
+    /// The task's data folder (recorded in `run.json`).
+    pub data: PathBuf,
+    /// Output folder.
+    pub out: PathBuf,
+    /// Continue from the last checkpoint.
+    pub resume: bool,
+}
+
+/// A fresh DeBERTa-v3-style encoder for `data` (its vocabulary, classes, token types for pairs), `size` `tiny`
+/// (d 64, 2 layers, 4 heads, FFN 128) or `base` (768, 12, 12, 3072); log buckets 256, c2p + p2c, shared keys.
+pub fn lra_encoder_config(size: &str, data: &LraData) -> Result<DebertaConfig> {
+    let (d, layers, heads, ffn) = match size {
+        "tiny" => (64, 2, 4, 128),
+        "base" => (768, 12, 12, 3072),
+        other => anyhow::bail!("--size {other:?}: expected tiny or base"),
+    };
+    let json = format!(
+        r#"{{"model_type": "deberta-v2", "vocab_size": {}, "hidden_size": {d}, "num_hidden_layers": {layers},
+            "num_attention_heads": {heads}, "intermediate_size": {ffn}, "relative_attention": true,
+            "position_buckets": 256, "max_relative_positions": -1, "max_position_embeddings": 512,
+            "norm_rel_ebd": "layer_norm", "share_att_key": true, "pos_att_type": "p2c|c2p",
+            "position_biased_input": false, "type_vocab_size": {types}, "num_labels": {labels},
+            "initializer_range": 0.2, "hidden_dropout_prob": 0.1, "attention_probs_dropout_prob": 0.1}}"#,
+        data.vocab_size(),
+        types = if data.task == LraTask::Retrieval { 2 } else { 0 },
+        labels = data.task.num_labels(),
+    );
+    Ok(DebertaConfig::from_json(&json, Path::new("<lra encoder>"))?)
+}
+
+/// Train and evaluate an LRA task (accuracy on `val`, and on `test` when it has examples).
+pub fn run_lra<B: AutodiffBackend>(
+    cfg: &TrainConfig,
+    run: &LraRun,
+    data: &LraData,
+    device: &B::Device,
+) -> Result<Results> {
+    let net: Backbone<B> = match &run.model {
+        Some(dir) => Backbone::<B>::from_pretrained(dir, data.task.num_labels(), cfg.seed, device)?.0,
+        None => DebertaForSequenceClassification::<B>::random(&lra_encoder_config(&run.size, data)?, cfg.seed, device)
+            .into(),
+    };
+    let glue_run = GlueRun {
+        model: run.model.clone().unwrap_or_default(),
+        data: run.data.clone(),
+        out: run.out.clone(),
+        resume: run.resume,
+        max_train: None,
+        latency_samples: 50,
+    };
+    let extra = if data.test.is_empty() {
+        vec![]
+    } else {
+        vec![("test".to_string(), data.test.clone())]
+    };
+    fit_and_report(
+        cfg,
+        net,
+        false,
+        &data.train,
+        &data.val,
+        &extra,
+        &glue_run,
+        device,
+        |eval, ex| {
+            let correct = eval
+                .logits
+                .iter()
+                .zip(ex)
+                .filter(|(l, e)| e.target == Target::Class(argmax(l)))
+                .count();
+            Ok(BTreeMap::from([(
+                "accuracy".to_string(),
+                correct as f64 / ex.len().max(1) as f64,
+            )]))
+        },
+    )
+}
+
+/// [`run_lra`] trained through `Autodiff` on the backend `device` names; not generic, as [`run_task_on`].
+#[cfg(not(test))]
+pub fn run_lra_on(device: &str, cfg: &TrainConfig, run: &LraRun, data: &LraData) -> Result<Results> {
+    struct Job<'a>(&'a TrainConfig, &'a LraRun, &'a LraData);
+    impl OnDevice for Job<'_> {
+        type Output = Results;
+        fn run<B: Backend>(self, device: B::Device) -> Result<Results> {
+            run_lra::<Autodiff<B>>(self.0, self.1, self.2, &device)
+        }
+    }
+    on_device(device, Job(cfg, run, data))
 }
 
 /// Shared by GLUE and LRA: prepare → train → evaluate → write the run folder.

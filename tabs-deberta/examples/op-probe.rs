@@ -1,4 +1,8 @@
-//! Probe: time of the non-matmul pieces of one DeBERTa-base layer at T = 512 on the CPU backend.
+//! Probe: time of the pieces of one DeBERTa-base layer's attention at T tokens (default 512; first argument) on
+//! the CPU backend, among them the two ways to the relative scores per distance
+//! (`tabs_deberta::attention::DistanceScores`).
+//!
+//! cargo run --release -p tabs-deberta --example op-probe -- 2048
 use std::time::Instant;
 
 use burn::backend::NdArray;
@@ -18,13 +22,15 @@ fn time<F: FnMut()>(name: &str, mut f: F) {
 fn main() {
     type B = NdArray;
     let dev = Default::default();
-    let t = 512;
+    let t: usize = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(512);
     let scores = Tensor::<B, 4>::random([1, 12, t, t], Distribution::Normal(0.0, 1.0), &dev);
     let wide = Tensor::<B, 4>::random([1, 12, t, 2 * t - 1], Distribution::Normal(0.0, 1.0), &dev);
     let mask = Tensor::<B, 2>::ones([1, t], &dev).equal_elem(0.0).reshape([1, 1, 1, t]);
     let idx = Tensor::<B, 1, Int>::from_data(
         TensorData::new(
-            (0..(2 * t - 1) as i64).map(|i| i % 512).collect::<Vec<_>>(),
+            (0..(2 * t - 1) as i64)
+                .map(|i| i % (t as i64).min(512))
+                .collect::<Vec<_>>(),
             [2 * t - 1],
         ),
         &dev,
@@ -32,25 +38,41 @@ fn main() {
     let h = Tensor::<B, 3>::random([1, t, 3072], Distribution::Normal(0.0, 1.0), &dev);
     let x = Tensor::<B, 3>::random([1, t, 768], Distribution::Normal(0.0, 1.0), &dev);
     let ln = burn::nn::LayerNormConfig::new(768).with_epsilon(1e-7).init::<B>(&dev);
-    time("mask_fill [1,12,512,512]", || {
+    let q = Tensor::<B, 3>::random([12, t, 64], Distribution::Normal(0.0, 1.0), &dev);
+    let pos_wide = Tensor::<B, 3>::random([12, 2 * t - 1, 64], Distribution::Normal(0.0, 1.0), &dev);
+    let pos_table = Tensor::<B, 3>::random([12, 512, 64], Distribution::Normal(0.0, 1.0), &dev);
+    time("c2p per distance: q·posᵀ [12,T,64]×[12,64,2T-1]", || {
+        let _ = q.clone().matmul(pos_wide.clone().swap_dims(1, 2)).into_data();
+    });
+    time("c2p per table row: q·tableᵀ [12,T,64]×[12,64,512]", || {
+        let _ = q.clone().matmul(pos_table.clone().swap_dims(1, 2)).into_data();
+    });
+    time("  + select(2, 2T-1) of [12,T,512]", || {
+        let _ = q
+            .clone()
+            .matmul(pos_table.clone().swap_dims(1, 2))
+            .select(2, idx.clone())
+            .into_data();
+    });
+    time("mask_fill [1,12,T,T]", || {
         let _ = scores
             .clone()
             .mask_fill(mask.clone().expand([1, 12, t, t]), f32::MIN)
             .into_data();
     });
-    time("softmax [1,12,512,512]", || {
+    time("softmax [1,12,T,T]", || {
         let _ = softmax(scores.clone(), 3).into_data();
     });
-    time("add [1,12,512,512]", || {
+    time("add [1,12,T,T]", || {
         let _ = (scores.clone() + scores.clone()).into_data();
     });
-    time("div_scalar [1,12,512,512]", || {
+    time("div_scalar [1,12,T,T]", || {
         let _ = scores.clone().div_scalar(3.0).into_data();
     });
-    time("select(3, 1023) [1,12,512,512]", || {
+    time("select(3, 2T-1) [1,12,T,T]", || {
         let _ = scores.clone().select(3, idx.clone()).into_data();
     });
-    time("skew [1,12,512,1023]", || {
+    time("skew [1,12,T,2T-1]", || {
         let _ = tabs_deberta::relative::skew(wide.clone().reshape([12, t, 2 * t - 1])).into_data();
     });
     time("swap_dims(2,3) + add", || {

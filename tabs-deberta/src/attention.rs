@@ -1,7 +1,7 @@
 //! Disentangled self-attention (DeBERTa), equal to HF's `DisentangledSelfAttention` + `DebertaV2SelfOutput`.
 //!
 //! With per-head Q, K, V `[b, H, T, dh]`, scale factor s = 1 + [c2p] + [p2c] and σ = √(dh·s):
-//! scores = Q·(K/σ)ᵀ + c2p/σ + p2c/σ, where for relative embeddings R (LayerNorm'd, dropped out) and their
+//! scores = Q·(K/σ)ᵀ + c2p/σ + p2c/σ (computed as Q·(K/σ)ᵀ + (Q/σ)·K_rᵀ + (K/σ)·Q_rᵀ, gathered), where for relative embeddings R (LayerNorm'd, dropped out) and their
 //! projections K_r = key_proj(R), Q_r = query_proj(R) (or `pos_key_proj` / `pos_query_proj` when
 //! `share_att_key` is false):
 //! c2p[i, j] = Q_i·K_r[c(i − j)], p2c[i, j] = K_j·Q_r[p(i − j)] (row maps of [`crate::relative`]).
@@ -249,17 +249,20 @@ impl<B: Backend> Attention<B> {
         let q = self.heads(self.query_proj.forward(x.clone(), gates));
         let k = self.heads(self.key_proj.forward(x.clone(), gates));
         let v = self.heads(self.value_proj.forward(x.clone(), gates));
-        let mut scores = q.clone().matmul(k.clone().div_scalar(scale).swap_dims(1, 2));
+        // 1/σ is applied to Q or K (`[b·H, T, dh]`) rather than to the `[b·H, T, T]` terms: the same sums up to
+        // f32 rounding, two fewer passes over T² values.
+        let k = k.div_scalar(scale);
+        let mut scores = q.clone().matmul(k.clone().swap_dims(1, 2));
         if let (true, Some(rel)) = (self.shape.relative, rel) {
             let r = self.hidden_dropout.forward(rel.embeddings.clone());
             let how = DistanceScores::for_shape(2 * t - 1, r.dims()[0]);
             if self.shape.c2p {
-                let c2p = self.distance_scores(q, &r, &rel.c2p_rows, false, how);
-                scores = scores + skew(c2p).div_scalar(scale);
+                let c2p = self.distance_scores(q.div_scalar(scale), &r, &rel.c2p_rows, false, how);
+                scores = scores + skew(c2p);
             }
             if self.shape.p2c {
                 let p2c = self.distance_scores(k, &r, &rel.p2c_rows, true, how);
-                scores = scores + skew(p2c).swap_dims(1, 2).div_scalar(scale);
+                scores = scores + skew(p2c).swap_dims(1, 2);
             }
         }
         let scores = scores.reshape([b, h, t, t]);

@@ -176,7 +176,7 @@ fn peft_export_round_trips_bit_exactly() {
         make_run(&t.join("run"), &base, Method::Lora, 3);
         let run = load_run::<B>(&t.join("run"), Some(&base), &device).unwrap().net;
         let out = t.join("peft");
-        export_run::<B>(&t.join("run"), Some(&base), ExportFormat::Peft, &out, &device).unwrap();
+        export_run(&t.join("run"), Some(&base), ExportFormat::Peft, &out).unwrap();
         assert!(is_peft_adapter(&out));
         let back = load_peft::<B>(&base, &out, &device).unwrap();
         let (a, b) = (run.maps(), back.maps());
@@ -444,14 +444,13 @@ fn unsupported_peft_adapters_are_clear_errors() {
 
 #[test]
 fn export_refuses_what_it_cannot_write() {
-    let device = Default::default();
     let t = tmp("refuse");
     let base = root().join(DEMO);
     make_run(&t.join("tabs"), &base, Method::Tabs, 1);
     make_run(&t.join("bhsp"), &base, Method::Bhsp, 1);
     make_run(&t.join("lora"), &base, Method::Lora, 1);
     let err = |run: &str, model: Option<&Path>, format, out: &str| {
-        let e = export_run::<B>(&t.join(run), model, format, &t.join(out), &device).unwrap_err();
+        let e = export_run(&t.join(run), model, format, &t.join(out)).unwrap_err();
         assert!(!t.join(out).exists() || out == "lora", "{run}: wrote {out}");
         format!("{e:#}")
     };
