@@ -534,11 +534,13 @@ fn root_fixture(rel: &str) -> PathBuf {
         .join(rel)
 }
 
-/// `--adapter`: peft's own logits (LoRA on the six maps with a trained pooler; rsLoRA with a regex target), and a
-/// tabs `bhsp` run's recorded logits, on the padded batches stored beside them (each file is also a valid request:
-/// `input_ids`, `attention_mask`, `token_type_ids`, plus keys the example ignores).
+/// `--adapter`: peft's own logits (LoRA on the six maps with a trained pooler; rsLoRA with a regex target) on the
+/// padded batches stored beside them (each file is also a valid request: `input_ids`, `attention_mask`,
+/// `token_type_ids`, plus keys the example ignores). (A tabs run's `adapter/` goes through the same loader as
+/// `predict --adapter`, tested in the root package's `after_training.rs`; an adapter folder from before manifests
+/// recorded the run's settings is a one-line error saying to use the run folder.)
 #[test]
-fn cli_adapter_gives_peft_and_tabs_logits() {
+fn cli_adapter_gives_peft_logits() {
     let tmp = TempDir::new("adapter");
     let base = root_fixture("demo/model");
     let cases = [
@@ -551,11 +553,6 @@ fn cli_adapter_gives_peft_and_tabs_logits() {
             "peft/deberta-rslora",
             "peft/deberta-rslora/reference.json",
             "peft LoRA adapter",
-        ),
-        (
-            "peft/runs/deberta-bhsp/adapter",
-            "peft/runs/deberta-bhsp/logits.json",
-            "bhsp adapter",
         ),
     ];
     for (i, (adapter, reference, kind)) in cases.into_iter().enumerate() {
@@ -598,7 +595,7 @@ fn cli_adapter_gives_peft_and_tabs_logits() {
         let base_out: ForwardOutput = serde_json::from_str(&std::fs::read_to_string(&plain).unwrap()).unwrap();
         assert!(max_abs_diff(base_out.logits.iter().flatten(), want.iter().flatten()) > 1e-3);
     }
-    // A BERT checkpoint, a folder that is no adapter, and --num-labels with --adapter are one-line errors.
+    // A BERT checkpoint, a folder that is no adapter, an adapter folder of an older version, and --num-labels with --adapter are one-line errors.
     let reference = root_fixture("peft/deberta-lora/reference.json");
     let output = tmp.path("bad.json");
     let bert = root_fixture("../../tabs-bert/tests/fixtures/bert/model_bin");
@@ -624,6 +621,18 @@ fn cli_adapter_gives_peft_and_tabs_logits() {
         &output,
     ]);
     assert_fails(&out, &output, &["--adapter"]);
+    let old = root_fixture("peft/runs/deberta-bhsp/adapter");
+    let out = run(&[
+        &"--model",
+        &base,
+        &"--adapter",
+        &old,
+        &"--input",
+        &reference,
+        &"--output",
+        &output,
+    ]);
+    assert_fails(&out, &output, &["--adapter", "use --run with the run folder"]);
     let out = run(&[
         &"--model",
         &base,
