@@ -208,7 +208,7 @@ pub fn run<B: AutodiffBackend>(
     let mut rows = Vec::new();
     for &method in &args.methods {
         let mut cfg = TrainConfig::new("train-step", method);
-        cfg.adapter = args.hyper.clone();
+        cfg.adapter = args.hyper;
         cfg.lr = args.lr;
         cfg.seed = args.seed;
         cfg.batch_size = args.batch_size;

@@ -85,7 +85,7 @@ pub fn skew<B: Backend>(x: Tensor<B, 3>) -> Tensor<B, 3> {
             x.clone()
                 .slice([k..k + 1, 0..t, 0..w])
                 .reshape([t * w])
-                .slice([(t - 1)..(t - 1 + t * stride)])
+                .slice((t - 1)..(t - 1 + t * stride))
                 .reshape([1, t, stride])
                 .slice([0..1, 0..t, 0..t])
         })

@@ -439,3 +439,74 @@ fn report_has_a_section_per_result_folder() {
     assert!(page.contains("Not measured: T = 9999: a reason."));
     assert!(page.contains("## Budget\n\nnot run"));
 }
+
+/// `train-step` on the tiny demo DeBERTa (the base-size default is for the measurement, not a test): every method's
+/// step runs the real training path (loss finite and falling on the fixed batch), the trainable counts are the
+/// model's; the peer's rows are read, checked against the measured shape, and give ours / peer per method (`tabs`
+/// against the peer's `lora`).
+#[test]
+fn train_step_runs_the_training_path_and_compares_with_the_peer() {
+    use burn::backend::Autodiff;
+    use tabs_bench::train_step::{ratios, read_peer, run, TrainStepArgs};
+    use tabs_experiments::method::Method;
+    let model = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/demo/model");
+    let args = TrainStepArgs {
+        methods: vec![Method::Lora, Method::Tabs, Method::Full],
+        length: 12,
+        batch_size: 4,
+        steps: 3,
+        warmup: 1,
+        lr: 1e-3,
+        seed: 7,
+        hyper: AdapterHyper::default(),
+        model: Some(model),
+    };
+    let rows = run::<Autodiff<B>>(&args, &Default::default(), |_| {}).unwrap();
+    assert_eq!(rows.len(), 3);
+    for r in &rows {
+        assert_eq!((r.steps, r.length, r.batch_size), (3, 12, 4), "{r:?}");
+        assert!(r.first_loss.is_finite() && r.last_loss.is_finite(), "{r:?}");
+        assert!(
+            r.min_step_s > 0.0 && r.min_step_s <= r.mean_step_s && r.mean_step_s <= r.max_step_s,
+            "{r:?}"
+        );
+    }
+    // LoRA and full fine-tuning fit one fixed batch: the loss falls over four steps.
+    for r in rows.iter().filter(|r| r.method != "tabs") {
+        assert!(r.last_loss < r.first_loss, "{r:?}");
+    }
+    let [lora, tabs, full] = [&rows[0], &rows[1], &rows[2]];
+    assert!(lora.trainable_params < tabs.trainable_params && tabs.trainable_params < full.trainable_params);
+
+    let dir = std::env::temp_dir().join(format!("tabs-train-step-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let peer = dir.join("peer.jsonl");
+    let line = |method: &str, length: usize, s: f64| {
+        format!(
+            r#"{{"impl": "torch", "method": "{method}", "threads": 2, "length": {length}, "batch_size": 4, "steps": 3, "mean_step_s": {s}, "sd_step_s": 0.0}}"#
+        )
+    };
+    std::fs::write(
+        &peer,
+        format!("{}\n\n{}\n", line("lora", 12, 0.5), line("full", 12, 2.0)),
+    )
+    .unwrap();
+    let p = read_peer(&peer, 12, 4).unwrap();
+    let q = ratios(&rows, &p);
+    assert_eq!(
+        q.iter()
+            .map(|r| (r.method.as_str(), r.peer_method.as_str()))
+            .collect::<Vec<_>>(),
+        [("lora", "lora"), ("tabs", "lora"), ("full", "full")]
+    );
+    assert_eq!(q[1].ratio, tabs.mean_step_s / 0.5);
+    assert_eq!(q[2].ratio, full.mean_step_s / 2.0);
+    // Another shape, or a line that is not a peer row, is an error naming the file and line.
+    std::fs::write(&peer, line("lora", 128, 0.5)).unwrap();
+    let e = read_peer(&peer, 12, 4).unwrap_err().to_string();
+    assert!(e.contains("line 1") && e.contains("length 128"), "{e}");
+    std::fs::write(&peer, "{\"method\": 1}\n").unwrap();
+    let e = format!("{:#}", read_peer(&peer, 12, 4).unwrap_err());
+    assert!(e.contains("peer.jsonl: line 1"), "{e}");
+    std::fs::remove_dir_all(&dir).ok();
+}
