@@ -1,6 +1,6 @@
 //! Probe: time of the pieces of one DeBERTa-base layer's attention at T tokens (default 512; first argument) on
-//! the CPU backend, among them the two ways to the relative scores per distance
-//! (`tabs_deberta::attention::DistanceScores`).
+//! the CPU backend, among them two ways to the relative scores per distance: our product with the 2T − 1 distance
+//! rows, and HF's product with the 512 bucket rows followed by a select of the distances' columns.
 //!
 //! cargo run --release -p tabs-deberta --example op-probe -- 2048
 use std::time::Instant;

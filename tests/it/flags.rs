@@ -24,6 +24,7 @@ const TOOL_FLAGS: &[&str] = &[
     "--profile",
     "--all-targets",
     "--no-run",
+    "--timings",
     "--nocapture",
     "--no-deps",
     "--open",
