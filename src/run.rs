@@ -340,7 +340,9 @@ pub fn run_task<B: AutodiffBackend>(cfg: &TrainConfig, run: &GlueRun, device: &B
 /// [`run_task`] trained through `Autodiff` on the backend `device` names (`cpu`, `wgpu`, `cuda`;
 /// [`crate::device::on_device`]). The programs call this, not the generic function: it is not generic, so the
 /// backend instances of the whole training path are compiled once, in this library, and the programs and tests
-/// that link it reuse them instead of compiling their own (see the profile notes in `Cargo.toml`).
+/// that link it reuse them instead of compiling their own (see the profile notes in `Cargo.toml`). Left out of the
+/// library's own unit-test build (`cfg(not(test))`), which does not call it, so that build does not compile the
+/// whole training path a second time; the same holds for the other `*_on` functions.
 #[cfg(not(test))]
 pub fn run_task_on(device: &str, cfg: &TrainConfig, run: &GlueRun) -> Result<Results> {
     struct Job<'a>(&'a TrainConfig, &'a GlueRun);

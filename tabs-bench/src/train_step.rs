@@ -26,6 +26,7 @@ use tabs_experiments::method::{AdapterHyper, Method};
 use tabs_experiments::train::{prepare, TaskModel, TrainConfig};
 
 use crate::latency::base_model;
+use crate::summary::Summary;
 
 /// What `train-step` measures.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -230,7 +231,7 @@ pub fn run<B: AutodiffBackend>(
             let grads: GradientsParams = out.grads;
             model = TrainStep::optimize(model, &mut optim, args.lr, grads);
             // into_scalar above waited for the forward; wait for the update too (a no-op on the CPU).
-            let _ = B::sync(device);
+            B::sync(device).map_err(|e| anyhow::anyhow!("{method}: the device failed during the step: {e:?}"))?;
             let elapsed = start.elapsed().as_secs_f64();
             let loss: f64 = burn::tensor::ElementConversion::elem(loss);
             losses.push(loss);
@@ -248,16 +249,16 @@ pub fn run<B: AutodiffBackend>(
             losses.iter().all(|l| l.is_finite()),
             "{method}: a step's loss is not finite ({losses:?})"
         );
-        let mean = times.iter().sum::<f64>() / times.len() as f64;
+        let summary = Summary::of(&times);
         rows.push(TrainStepRow {
             method: method.to_string(),
             length: args.length,
             batch_size: args.batch_size,
             steps: times.len(),
-            mean_step_s: mean,
+            mean_step_s: summary.mean,
             sd_step_s: sd(&times),
-            min_step_s: times.iter().copied().fold(f64::INFINITY, f64::min),
-            max_step_s: times.iter().copied().fold(0.0, f64::max),
+            min_step_s: summary.min,
+            max_step_s: summary.max,
             trainable_params: trainable,
             first_loss: losses[0],
             last_loss: *losses.last().unwrap_or(&f64::NAN),

@@ -1,8 +1,8 @@
 //! Disentangled self-attention (DeBERTa), equal to HF's `DisentangledSelfAttention` + `DebertaV2SelfOutput`.
 //!
 //! With per-head Q, K, V `[b, H, T, dh]`, scale factor s = 1 + [c2p] + [p2c] and σ = √(dh·s):
-//! scores = Q·(K/σ)ᵀ + c2p/σ + p2c/σ (computed as Q·(K/σ)ᵀ + (Q/σ)·K_rᵀ + (K/σ)·Q_rᵀ, skewed), where for relative embeddings R (LayerNorm'd, dropped out) and their
-//! projections K_r = key_proj(R), Q_r = query_proj(R) (or `pos_key_proj` / `pos_query_proj` when
+//! scores = Q·(K/σ)ᵀ + c2p/σ + p2c/σ (computed as Q·(K/σ)ᵀ + (Q/σ)·K_rᵀ + (K/σ)·Q_rᵀ, skewed), where for
+//! relative embeddings R (LayerNorm'd, dropped out) and their projections K_r = key_proj(R), Q_r = query_proj(R) (or `pos_key_proj` / `pos_query_proj` when
 //! `share_att_key` is false):
 //! c2p[i, j] = Q_i·K_r[c(i − j)], p2c[i, j] = K_j·Q_r[p(i − j)] (row maps of [`crate::relative`]).
 //! probs = softmax over real keys; context = probs·V; out = LayerNorm(dense(context) + x).
