@@ -9,6 +9,7 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Result};
 use clap::Parser;
+use tabs_experiments::device::DeviceArgs;
 use tabs_experiments::hyper_args::HyperArgs;
 use tabs_experiments::method::Method;
 use tabs_experiments::run::{run_task_on, GlueRun};
@@ -40,9 +41,9 @@ struct Args {
     /// Continue from the last checkpoint in OUT/checkpoints.
     #[arg(long)]
     resume: bool,
-    /// cpu, wgpu or cuda (the latter two need `--features wgpu|cuda` at build time).
-    #[arg(long, default_value = "cpu")]
-    device: String,
+    /// --device and --devices.
+    #[command(flatten)]
+    devices: DeviceArgs,
     /// Hyper-parameters (shared with `lra`).
     #[command(flatten)]
     hyper: HyperArgs,
@@ -100,7 +101,7 @@ fn run_cli(a: Args) -> Result<()> {
         max_train: a.max_train,
         latency_samples: a.latency_samples,
     };
-    let results = run_task_on(&a.device, &cfg, &run)?;
+    let results = run_task_on(&a.devices, &cfg, &run)?;
     println!("\nresults ({}):", run.out.join("results.json").display());
     println!("{}", serde_json::to_string_pretty(&results.metrics)?);
     if let Some(b) = &results.budget {

@@ -11,6 +11,7 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 use clap::Parser;
+use tabs_experiments::device::DeviceArgs;
 use tabs_experiments::hyper_args::HyperArgs;
 use tabs_experiments::listops::{self, ListOpsConfig};
 use tabs_experiments::lra_task::{load_lra, LraTask};
@@ -59,9 +60,9 @@ struct Args {
     /// Continue from the last checkpoint.
     #[arg(long)]
     resume: bool,
-    /// cpu, wgpu or cuda (the latter two need `--features wgpu|cuda` at build time).
-    #[arg(long, default_value = "cpu")]
-    device: String,
+    /// --device and --devices.
+    #[command(flatten)]
+    devices: DeviceArgs,
 }
 
 fn main() -> std::process::ExitCode {
@@ -137,7 +138,7 @@ fn run_cli(a: Args) -> Result<()> {
         out: a.out.clone(),
         resume: a.resume,
     };
-    let results = run_lra_on(&a.device, &cfg, &run, &data)?;
+    let results = run_lra_on(&a.devices, &cfg, &run, &data)?;
     println!(
         "\nresults ({}):\n{}",
         a.out.join("results.json").display(),

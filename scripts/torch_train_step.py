@@ -36,8 +36,16 @@ p.add_argument("--threads", type=int, default=2)
 p.add_argument("--lora-rank", type=int, default=8)
 p.add_argument("--lr", type=float, default=5e-4)
 p.add_argument("--seed", type=int, default=42)
+p.add_argument("--device", default="cpu")
 a = p.parse_args()
 torch.set_num_threads(a.threads)
+dev = torch.device(a.device)
+
+
+def sync():
+    if dev.type == "cuda":
+        torch.cuda.synchronize()
+
 
 cfg = DebertaV2Config(hidden_size=768, num_hidden_layers=12, num_attention_heads=12, intermediate_size=3072,
                       relative_attention=True, position_buckets=256, norm_rel_ebd="layer_norm", share_att_key=True,
@@ -50,6 +58,7 @@ g = torch.Generator().manual_seed(a.seed)
 ids = torch.randint(4, cfg.vocab_size, (a.batch_size, a.length), generator=g)
 mask = torch.ones_like(ids)
 labels = torch.randint(0, 2, (a.batch_size,), generator=g)
+ids, mask, labels = ids.to(dev), mask.to(dev), labels.to(dev)
 
 for method in a.methods.split(","):
     torch.manual_seed(a.seed)
@@ -60,7 +69,7 @@ for method in a.methods.split(","):
         model = get_peft_model(model, lc)
     elif method != "full":
         raise SystemExit(f"--methods: unknown method {method!r} (expected lora or full)")
-    model.train()
+    model.train().to(dev)
     params = [q for q in model.parameters() if q.requires_grad]
     opt = torch.optim.AdamW(params, lr=a.lr, weight_decay=0.01)
     times = []
@@ -70,10 +79,11 @@ for method in a.methods.split(","):
         out = model(input_ids=ids, attention_mask=mask, labels=labels)
         out.loss.backward()
         opt.step()
+        sync()
         if step >= a.warmup:
             times.append(time.perf_counter() - s)
     print(json.dumps({"impl": f"torch-{torch.__version__}+peft-{peft.__version__}", "method": method,
-                      "threads": a.threads, "length": a.length, "batch_size": a.batch_size, "steps": len(times),
+                      "device": a.device, "threads": a.threads, "length": a.length, "batch_size": a.batch_size, "steps": len(times),
                       "mean_step_s": round(statistics.mean(times), 4),
                       "sd_step_s": round(statistics.stdev(times), 4) if len(times) > 1 else 0.0,
                       "min_step_s": round(min(times), 4),

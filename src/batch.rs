@@ -36,16 +36,41 @@ pub struct TaskBatch<B: Backend> {
     pub classes: Tensor<B, 1, Int>,
     /// Regression targets (0 for classification examples).
     pub scores: Tensor<B, 2>,
+    /// This batch's share `n_i / n` of the global batch it belongs to (1 on one device). Training scales the loss
+    /// by it before `backward`, so that the gradients the devices of a data-parallel step add up are the global
+    /// batch's mean gradient (see [`crate::data_parallel`]).
+    pub share: f32,
+}
+
+/// One data-loader item: a bucket of similar-length examples (a whole batch, or one device's part of it) and
+/// its share of the global batch.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Bucket {
+    /// The examples.
+    pub examples: Vec<Encoded>,
+    /// `n_i / n`: this bucket's examples over the global batch's.
+    pub share: f32,
+}
+
+impl Bucket {
+    /// A whole batch (share 1).
+    pub fn whole(examples: Vec<Encoded>) -> Self {
+        Bucket { examples, share: 1.0 }
+    }
 }
 
 /// Pads a bucket (the dataset's items are whole buckets, so the data loader's batch size is 1).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct BucketBatcher;
 
-impl<B: Backend> Batcher<B, Vec<Encoded>, TaskBatch<B>> for BucketBatcher {
-    fn batch(&self, items: Vec<Vec<Encoded>>, device: &B::Device) -> TaskBatch<B> {
-        let items: Vec<Encoded> = items.into_iter().flatten().collect();
-        make_batch(&items, device)
+impl<B: Backend> Batcher<B, Bucket, TaskBatch<B>> for BucketBatcher {
+    fn batch(&self, items: Vec<Bucket>, device: &B::Device) -> TaskBatch<B> {
+        let share = items.iter().map(|b| b.share).sum();
+        let items: Vec<Encoded> = items.into_iter().flat_map(|b| b.examples).collect();
+        TaskBatch {
+            share,
+            ..make_batch(&items, device)
+        }
     }
 }
 
@@ -78,5 +103,6 @@ pub fn make_batch<B: Backend>(items: &[Encoded], device: &B::Device) -> TaskBatc
         },
         classes: Tensor::from_data(TensorData::new(classes, [b]), device),
         scores: Tensor::from_data(TensorData::new(scores, [b, 1]), device),
+        share: 1.0,
     }
 }

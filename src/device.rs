@@ -1,6 +1,9 @@
-//! `--device cpu|wgpu|cuda`: the backend a command-line program runs on, chosen at run time and dispatched in
-//! this one place. `wgpu` and `cuda` need the root package's features of the same names at build time; without
-//! them the flag is a clear error, not a silent fallback to the CPU.
+//! `--device cpu|wgpu|cuda` and `--devices`: the backend a command-line program runs on and, for training, the
+//! devices of that backend that train data parallel, chosen at run time and dispatched in this one place. `wgpu`
+//! and `cuda` need the root package's features of the same names at build time; without them the flag is a clear
+//! error, not a silent fallback to the CPU.
+
+use std::str::FromStr;
 
 use anyhow::{bail, Result};
 use burn::backend::NdArray;
@@ -14,32 +17,241 @@ pub trait OnDevice {
     fn run<B: Backend>(self, device: B::Device) -> Result<Self::Output>;
 }
 
-/// Run `job` on the backend named by `--device` (`cpu`, `wgpu` or `cuda`).
+/// A job that may use several devices of one backend (training, data parallel).
+pub trait OnDevices {
+    /// What the job returns.
+    type Output;
+    /// Run on `devices` (non-empty; the first is the main device) of backend `B`.
+    fn run<B: Backend>(self, devices: Vec<B::Device>) -> Result<Self::Output>;
+}
+
+/// `--devices`: which devices of the backend train.
+///
+/// * `1` (the default): the backend's default device, as without the flag;
+/// * `N` ≥ 2: devices `0 … N−1`;
+/// * `all`: every device the backend reports;
+/// * `I,J,…`: those indices, each optionally written `backend:index` (`cuda:0,cuda:1`).
+///
+/// The CPU backend (burn-ndarray) has one device; `--devices N` there runs N training workers on it, which checks
+/// the data-parallel path without a GPU but gains no speed (the CPU's cores are already shared by each matmul).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Devices {
+    /// The backend's default device.
+    #[default]
+    One,
+    /// Devices `0 … n−1` (n ≥ 2).
+    Count(usize),
+    /// Every device the backend reports.
+    All,
+    /// These indices, in this order (the first is the main device), and the backend named with them, if any.
+    List(Vec<usize>, Option<String>),
+}
+
+impl FromStr for Devices {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let s = s.trim();
+        if s == "all" {
+            return Ok(Devices::All);
+        }
+        if let Ok(n) = s.parse::<usize>() {
+            return match n {
+                0 => Err("expected at least 1 device".into()),
+                1 => Ok(Devices::One),
+                n => Ok(Devices::Count(n)),
+            };
+        }
+        let mut backend: Option<String> = None;
+        let mut indices = Vec::new();
+        for part in s.split(',') {
+            let part = part.trim();
+            let (name, index) = match part.split_once(':') {
+                Some((name, index)) => (Some(name), index),
+                None => (None, part),
+            };
+            let index: usize = index.parse().map_err(|_| {
+                format!("{part:?} is not a device: expected a count, `all`, or indices such as 0,1 or cuda:0,cuda:1")
+            })?;
+            if let Some(name) = name {
+                if backend.as_deref().is_some_and(|b| b != name) {
+                    return Err(format!("{s:?} names two backends"));
+                }
+                backend = Some(name.to_string());
+            }
+            if indices.contains(&index) {
+                return Err(format!("device {index} is listed twice"));
+            }
+            indices.push(index);
+        }
+        Ok(Devices::List(indices, backend))
+    }
+}
+
+impl Devices {
+    /// The device indices for a backend with `available` devices (`available` is only asked for when needed);
+    /// `replicas` allows indices past the backend's count (the CPU backend: N workers on its one device).
+    fn indices(&self, backend: &str, available: impl Fn() -> usize, replicas: bool) -> Result<Option<Vec<usize>>> {
+        let indices: Vec<usize> = match self {
+            Devices::One => return Ok(None),
+            Devices::Count(n) => (0..*n).collect(),
+            Devices::All => (0..available()).collect(),
+            Devices::List(list, _) => list.clone(),
+        };
+        if indices.is_empty() {
+            bail!("--devices all: the {backend} backend reports no device");
+        }
+        if !replicas {
+            let n = available();
+            if let Some(i) = indices.iter().find(|&&i| i >= n) {
+                bail!(
+                    "--devices: device {i} does not exist; the {backend} backend has {n} (indices 0 … {})",
+                    n.max(1) - 1
+                );
+            }
+        }
+        Ok(Some(indices))
+    }
+}
+
+/// `--device` and `--devices`, shared by the training programs (`glue`, `lra`).
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct DeviceArgs {
+    /// cpu, wgpu or cuda (the latter two need `--features wgpu|cuda` at build time) [default: cpu, or the
+    /// backend `--devices` names].
+    #[arg(long)]
+    pub device: Option<String>,
+    /// Train data parallel on several devices of that backend: a count (2 = devices 0 and 1), `all`, or indices
+    /// (0,1 or cuda:0,cuda:1). --batch-size stays the global batch: each step splits it across the devices.
+    #[arg(long, default_value = "1")]
+    pub devices: Devices,
+}
+
+impl DeviceArgs {
+    /// The backend: `--device`, else the one `--devices` names, else `cpu`; an error if the two disagree.
+    pub fn backend(&self) -> Result<&str> {
+        let named = match &self.devices {
+            Devices::List(_, backend) => backend.as_deref(),
+            _ => None,
+        };
+        match (self.device.as_deref(), named) {
+            (Some(d), Some(n)) if d != n => bail!("--devices names backend {n:?} but --device is {d:?}"),
+            (Some(d), _) => Ok(d),
+            (None, Some(n)) => Ok(n),
+            (None, None) => Ok("cpu"),
+        }
+    }
+}
+
+/// The main device of a run: the first of `devices` (an error if there is none).
+pub fn main_device<D>(devices: &[D]) -> Result<&D> {
+    devices
+        .first()
+        .ok_or_else(|| anyhow::anyhow!("no device given to run on"))
+}
+
+/// Run `job` on the backend named by `--device` (`cpu`, `wgpu` or `cuda`), on its default device.
 pub fn on_device<J: OnDevice>(device: &str, job: J) -> Result<J::Output> {
-    match device {
-        "cpu" => job.run::<NdArray>(Default::default()),
-        "wgpu" => wgpu(job),
-        "cuda" => cuda(job),
+    struct One<J>(J);
+    impl<J: OnDevice> OnDevices for One<J> {
+        type Output = J::Output;
+        fn run<B: Backend>(self, devices: Vec<B::Device>) -> Result<J::Output> {
+            let device = devices
+                .into_iter()
+                .next()
+                .expect("on_devices passes at least one device");
+            self.0.run::<B>(device)
+        }
+    }
+    let args = DeviceArgs {
+        device: Some(device.to_string()),
+        devices: Devices::One,
+    };
+    on_devices(&args, One(job))
+}
+
+/// Run `job` on the devices `args` name.
+pub fn on_devices<J: OnDevices>(args: &DeviceArgs, job: J) -> Result<J::Output> {
+    match args.backend()? {
+        "cpu" => {
+            let n = args.devices.indices("cpu", || 1, true)?.map_or(1, |i| i.len());
+            job.run::<NdArray>(vec![Default::default(); n])
+        }
+        "wgpu" => wgpu(&args.devices, job),
+        "cuda" => cuda(&args.devices, job),
         other => bail!("--device {other:?}: expected cpu, wgpu or cuda"),
     }
 }
 
 #[cfg(feature = "wgpu")]
-fn wgpu<J: OnDevice>(job: J) -> Result<J::Output> {
-    job.run::<burn::backend::Wgpu>(Default::default())
+fn wgpu<J: OnDevices>(devices: &Devices, job: J) -> Result<J::Output> {
+    use burn::backend::wgpu::WgpuDevice;
+    type W = burn::backend::Wgpu;
+    // Indexed devices are discrete GPUs (cubecl's device type 0); one device is wgpu's best available.
+    let devices = match devices.indices("wgpu", || <W as Backend>::device_count(0), false)? {
+        None => vec![WgpuDevice::default()],
+        Some(indices) => indices.into_iter().map(WgpuDevice::DiscreteGpu).collect(),
+    };
+    job.run::<W>(devices)
 }
 
 #[cfg(not(feature = "wgpu"))]
-fn wgpu<J: OnDevice>(_: J) -> Result<J::Output> {
+fn wgpu<J: OnDevices>(_: &Devices, _: J) -> Result<J::Output> {
     bail!("--device wgpu: this binary was built without the `wgpu` feature (cargo run --release --features wgpu ...)")
 }
 
 #[cfg(feature = "cuda")]
-fn cuda<J: OnDevice>(job: J) -> Result<J::Output> {
-    job.run::<burn::backend::Cuda>(Default::default())
+fn cuda<J: OnDevices>(devices: &Devices, job: J) -> Result<J::Output> {
+    use burn::backend::cuda::CudaDevice;
+    type C = burn::backend::Cuda;
+    let devices = match devices.indices("cuda", || <C as Backend>::device_count(0), false)? {
+        None => vec![CudaDevice::default()],
+        Some(indices) => indices.into_iter().map(CudaDevice::new).collect(),
+    };
+    job.run::<C>(devices)
 }
 
 #[cfg(not(feature = "cuda"))]
-fn cuda<J: OnDevice>(_: J) -> Result<J::Output> {
+fn cuda<J: OnDevices>(_: &Devices, _: J) -> Result<J::Output> {
     bail!("--device cuda: this binary was built without the `cuda` feature (cargo run --release --features cuda ...)")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn devices_parse() {
+        assert_eq!("1".parse::<Devices>(), Ok(Devices::One));
+        assert_eq!("3".parse::<Devices>(), Ok(Devices::Count(3)));
+        assert_eq!("all".parse::<Devices>(), Ok(Devices::All));
+        assert_eq!("2,0".parse::<Devices>(), Ok(Devices::List(vec![2, 0], None)));
+        assert_eq!(
+            "cuda:0, cuda:1".parse::<Devices>(),
+            Ok(Devices::List(vec![0, 1], Some("cuda".into())))
+        );
+        for bad in ["0", "", "x", "cuda:0,wgpu:1", "0,0", "cuda:", "-1"] {
+            assert!(bad.parse::<Devices>().is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn backend_and_indices() {
+        let args = |device: Option<&str>, devices: &str| DeviceArgs {
+            device: device.map(str::to_string),
+            devices: devices.parse().unwrap(),
+        };
+        assert_eq!(args(None, "1").backend().unwrap(), "cpu");
+        assert_eq!(args(None, "cuda:0,cuda:1").backend().unwrap(), "cuda");
+        assert_eq!(args(Some("cuda"), "0,1").backend().unwrap(), "cuda");
+        assert!(args(Some("cpu"), "cuda:0,cuda:1").backend().is_err());
+        let d = |s: &str| s.parse::<Devices>().unwrap();
+        assert_eq!(d("1").indices("x", || 4, false).unwrap(), None);
+        assert_eq!(d("all").indices("x", || 3, false).unwrap(), Some(vec![0, 1, 2]));
+        assert_eq!(d("3,1").indices("x", || 4, false).unwrap(), Some(vec![3, 1]));
+        let e = d("0,4").indices("cuda", || 4, false).unwrap_err().to_string();
+        assert!(e.contains("device 4") && e.contains("has 4"), "{e}");
+        assert!(d("all").indices("x", || 0, false).is_err());
+        assert_eq!(d("3").indices("cpu", || 1, true).unwrap(), Some(vec![0, 1, 2]));
+    }
 }

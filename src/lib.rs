@@ -23,7 +23,8 @@
 //! - [`run`] — a whole run: data → model → train → evaluate → `results.json`.
 //! - [`preflight`] — checks of a run's inputs (max length, tokenizer, `--resume`) before anything is written.
 //! - [`cli`] — one-line errors and the exit status of the command-line programs.
-//! - [`device`] — `--device cpu|wgpu|cuda`, dispatched in one place.
+//! - [`device`] — `--device cpu|wgpu|cuda` and `--devices`, dispatched in one place.
+//! - [`data_parallel`] — training on several devices: the global batch split across them, the strategy.
 //!
 //! After training:
 //!
@@ -41,6 +42,7 @@ pub mod bucket;
 pub mod cli;
 pub mod csv_table;
 pub mod data_error;
+pub mod data_parallel;
 pub mod device;
 pub mod evaluate;
 pub mod export;

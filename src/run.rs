@@ -17,8 +17,10 @@ use tabs_deberta::{Architecture, DebertaConfig, DebertaForSequenceClassification
 
 use crate::backbone::{Backbone, TextTokenizer};
 use crate::batch::{Encoded, Target};
+use crate::data_parallel;
+use crate::device::main_device;
 #[cfg(not(test))]
-use crate::device::{on_device, OnDevice};
+use crate::device::{on_devices, DeviceArgs, OnDevices};
 use crate::evaluate::{evaluate, latency, BudgetReport, Evaluation, FlopReport, MeanP99};
 use crate::glue::{self, GlueTask, Label, Split};
 use crate::lra::{load_text_csv, TextExample};
@@ -154,7 +156,8 @@ pub struct GlueRun {
 }
 
 /// Train and evaluate one GLUE task; writes `config.json`, `adapter/` and `results.json` into `run.out`.
-pub fn run_glue<B: AutodiffBackend>(cfg: &TrainConfig, run: &GlueRun, device: &B::Device) -> Result<Results> {
+pub fn run_glue<B: AutodiffBackend>(cfg: &TrainConfig, run: &GlueRun, devices: &[B::Device]) -> Result<Results> {
+    let device = main_device(devices)?;
     let task: GlueTask = cfg.task.parse().map_err(|e| anyhow::anyhow!("{e}"))?;
     if run.resume {
         check_resume(cfg, &run.out)?;
@@ -192,7 +195,7 @@ pub fn run_glue<B: AutodiffBackend>(cfg: &TrainConfig, run: &GlueRun, device: &B
         &dev_enc,
         &extra,
         run,
-        device,
+        devices,
         |eval, ex| glue_metrics(task, eval, ex),
     )?;
     Ok(results)
@@ -289,7 +292,8 @@ impl TextCsv {
 
 /// Train and evaluate a CSV text-classification task (see [`text_csv_splits`]); `test` is reported beside
 /// `dev` when `test.csv` exists. The class count is the largest label + 1 over all splits.
-pub fn run_text_csv<B: AutodiffBackend>(cfg: &TrainConfig, run: &GlueRun, device: &B::Device) -> Result<Results> {
+pub fn run_text_csv<B: AutodiffBackend>(cfg: &TrainConfig, run: &GlueRun, devices: &[B::Device]) -> Result<Results> {
+    let device = main_device(devices)?;
     if run.resume {
         check_resume(cfg, &run.out)?;
     }
@@ -323,36 +327,36 @@ pub fn run_text_csv<B: AutodiffBackend>(cfg: &TrainConfig, run: &GlueRun, device
         &dev_enc,
         &extra,
         run,
-        device,
+        devices,
         |eval, ex| class_metrics(eval, ex, num_labels),
     )
 }
 
 /// `glue`'s task: CSV texts when `cfg.task` is `csv` ([`run_text_csv`]), else GLUE ([`run_glue`]).
-pub fn run_task<B: AutodiffBackend>(cfg: &TrainConfig, run: &GlueRun, device: &B::Device) -> Result<Results> {
+pub fn run_task<B: AutodiffBackend>(cfg: &TrainConfig, run: &GlueRun, devices: &[B::Device]) -> Result<Results> {
     if cfg.task == "csv" {
-        run_text_csv::<B>(cfg, run, device)
+        run_text_csv::<B>(cfg, run, devices)
     } else {
-        run_glue::<B>(cfg, run, device)
+        run_glue::<B>(cfg, run, devices)
     }
 }
 
-/// [`run_task`] trained through `Autodiff` on the backend `device` names (`cpu`, `wgpu`, `cuda`;
-/// [`crate::device::on_device`]). The programs call this, not the generic function: it is not generic, so the
+/// [`run_task`] trained through `Autodiff` on the backend and devices `devices` names (`--device cpu|wgpu|cuda`,
+/// `--devices`; [`crate::device::on_devices`]). The programs call this, not the generic function: it is not generic, so the
 /// backend instances of the whole training path are compiled once, in this library, and the programs and tests
 /// that link it reuse them instead of compiling their own (see the profile notes in `Cargo.toml`). Left out of the
 /// library's own unit-test build (`cfg(not(test))`), which does not call it, so that build does not compile the
 /// whole training path a second time; the same holds for the other `*_on` functions.
 #[cfg(not(test))]
-pub fn run_task_on(device: &str, cfg: &TrainConfig, run: &GlueRun) -> Result<Results> {
+pub fn run_task_on(devices: &DeviceArgs, cfg: &TrainConfig, run: &GlueRun) -> Result<Results> {
     struct Job<'a>(&'a TrainConfig, &'a GlueRun);
-    impl OnDevice for Job<'_> {
+    impl OnDevices for Job<'_> {
         type Output = Results;
-        fn run<B: Backend>(self, device: B::Device) -> Result<Results> {
-            run_task::<Autodiff<B>>(self.0, self.1, &device)
+        fn run<B: Backend>(self, devices: Vec<B::Device>) -> Result<Results> {
+            run_task::<Autodiff<B>>(self.0, self.1, &devices)
         }
     }
-    on_device(device, Job(cfg, run))
+    on_devices(devices, Job(cfg, run))
 }
 
 /// An LRA run: where the encoder comes from and where the run goes.
@@ -397,8 +401,9 @@ pub fn run_lra<B: AutodiffBackend>(
     cfg: &TrainConfig,
     run: &LraRun,
     data: &LraData,
-    device: &B::Device,
+    devices: &[B::Device],
 ) -> Result<Results> {
+    let device = main_device(devices)?;
     let net: Backbone<B> = match &run.model {
         Some(dir) => Backbone::<B>::from_pretrained(dir, data.task.num_labels(), cfg.seed, device)?.0,
         None => DebertaForSequenceClassification::<B>::random(&lra_encoder_config(&run.size, data)?, cfg.seed, device)
@@ -425,7 +430,7 @@ pub fn run_lra<B: AutodiffBackend>(
         &data.val,
         &extra,
         &glue_run,
-        device,
+        devices,
         |eval, ex| {
             let correct = eval
                 .logits
@@ -441,17 +446,18 @@ pub fn run_lra<B: AutodiffBackend>(
     )
 }
 
-/// [`run_lra`] trained through `Autodiff` on the backend `device` names; not generic, as [`run_task_on`].
+/// [`run_lra`] trained through `Autodiff` on the backend and devices `devices` names; not generic, as
+/// [`run_task_on`].
 #[cfg(not(test))]
-pub fn run_lra_on(device: &str, cfg: &TrainConfig, run: &LraRun, data: &LraData) -> Result<Results> {
+pub fn run_lra_on(devices: &DeviceArgs, cfg: &TrainConfig, run: &LraRun, data: &LraData) -> Result<Results> {
     struct Job<'a>(&'a TrainConfig, &'a LraRun, &'a LraData);
-    impl OnDevice for Job<'_> {
+    impl OnDevices for Job<'_> {
         type Output = Results;
-        fn run<B: Backend>(self, device: B::Device) -> Result<Results> {
-            run_lra::<Autodiff<B>>(self.0, self.1, self.2, &device)
+        fn run<B: Backend>(self, devices: Vec<B::Device>) -> Result<Results> {
+            run_lra::<Autodiff<B>>(self.0, self.1, self.2, &devices)
         }
     }
-    on_device(device, Job(cfg, run, data))
+    on_devices(devices, Job(cfg, run, data))
 }
 
 /// Shared by GLUE and LRA: prepare → train → evaluate → write the run folder.
@@ -464,12 +470,26 @@ pub fn fit_and_report<B: AutodiffBackend>(
     dev_enc: &[Encoded],
     extra: &[(String, Vec<Encoded>)],
     run: &GlueRun,
-    device: &B::Device,
+    devices: &[B::Device],
     score: impl Fn(&Evaluation, &[Encoded]) -> Result<BTreeMap<String, f64>>,
 ) -> Result<Results> {
+    let device = main_device(devices)?;
     // `--resume` is checked (saved config, checkpoint files) before anything is written.
     if run.resume {
         check_resume(cfg, &run.out)?;
+        anyhow::ensure!(
+            devices.len() == 1 || !data_parallel::is_ddp::<B>(),
+            "--resume: not with DDP (--features ddp on several CUDA devices): burn-train 0.21 does not restore DDP \
+             runs reliably (burn issues #5084, #5320); resume on one device, or train again"
+        );
+    }
+    if devices.len() > 1 {
+        anyhow::ensure!(
+            cfg.batch_size >= devices.len(),
+            "--batch-size {}: below the {} devices of --devices (it is the global batch, split across them)",
+            cfg.batch_size,
+            devices.len()
+        );
     }
     B::seed(device, cfg.seed);
     let net = net.into();
@@ -502,7 +522,7 @@ pub fn fit_and_report<B: AutodiffBackend>(
         dev_enc.len(),
         cfg.epochs
     );
-    let trained: TaskModel<B::InnerBackend> = train(model, cfg, train_enc, dev_enc, &run.out, run.resume, device)?;
+    let trained: TaskModel<B::InnerBackend> = train(model, cfg, train_enc, dev_enc, &run.out, run.resume, devices)?;
     let inner_device = device.clone();
     let eval = evaluate(&trained.net, dev_enc, cfg.method, cfg.batch_size, &inner_device);
     let mut metrics = BTreeMap::from([("dev".to_string(), score(&eval, dev_enc)?)]);

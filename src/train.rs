@@ -16,13 +16,14 @@ use burn::record::CompactRecorder;
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{Int, Tensor, Transaction};
 use burn::train::metric::{AccuracyInput, AccuracyMetric, Adaptor, ItemLazy, LossInput, LossMetric};
-use burn::train::{InferenceStep, Learner, SupervisedTraining, TrainOutput, TrainStep};
+use burn::train::{InferenceStep, Learner, SupervisedTraining, TrainOutput, TrainStep, TrainingStrategy};
 use serde::{Deserialize, Serialize};
 
 use crate::backbone::Backbone;
 
-use crate::batch::{BucketBatcher, Encoded, TaskBatch};
+use crate::batch::{Bucket, BucketBatcher, Encoded, TaskBatch};
 use crate::bucket::{length_batches, BucketConfig};
+use crate::data_parallel;
 use crate::method::{adapter_spec, AdapterHyper, Method};
 use crate::param_groups::{decay, param_ids, take_grads};
 use crate::renderer::PlainRenderer;
@@ -224,9 +225,12 @@ impl<B: AutodiffBackend> TrainStep for TaskModel<B> {
     type Input = TaskBatch<B>;
     type Output = TaskOutput<B>;
 
+    /// Forward, loss, and the gradients of `share · loss` (`share` = 1 on one device; see
+    /// [`crate::data_parallel`]).
     fn step(&self, batch: TaskBatch<B>) -> TrainOutput<TaskOutput<B>> {
+        let share = batch.share;
         let out = self.forward_loss(batch);
-        let grads = out.loss.backward();
+        let grads = out.loss.clone().mul_scalar(share).backward();
         TrainOutput::new(self, grads, out)
     }
 
@@ -328,7 +332,8 @@ pub fn prepare<B: Backend>(
     ))
 }
 
-/// Train with the Learner; returns the trained model on the inner backend, its gates at the final ρ.
+/// Train with the Learner on `devices` (the first is the main device; two or more train data parallel, see
+/// [`crate::data_parallel`]); returns the trained model on the inner backend, its gates at the final ρ.
 pub fn train<B: AutodiffBackend>(
     mut model: TaskModel<B>,
     cfg: &TrainConfig,
@@ -336,23 +341,26 @@ pub fn train<B: AutodiffBackend>(
     valid: &[Encoded],
     out: &Path,
     resume: bool,
-    device: &B::Device,
+    devices: &[B::Device],
 ) -> anyhow::Result<TaskModel<B::InnerBackend>> {
     anyhow::ensure!(!train.is_empty(), "no training examples");
     anyhow::ensure!(!valid.is_empty(), "no validation examples");
-    B::seed(device, cfg.seed);
-    let train_buckets = buckets(train, cfg.batch_size, true, cfg.seed);
-    let valid_buckets = buckets(valid, cfg.batch_size, false, cfg.seed);
+    let device = crate::device::main_device(devices)?;
+    for d in devices {
+        B::seed(d, cfg.seed);
+    }
+    let n = devices.len();
+    let train_buckets = data_parallel::merge_small(buckets(train, cfg.batch_size, true, cfg.seed), n)?;
+    let valid_buckets: Vec<Bucket> = buckets(valid, cfg.batch_size, false, cfg.seed)
+        .into_iter()
+        .map(Bucket::whole)
+        .collect();
     let train_buckets_len = train_buckets.len();
     let steps = train_buckets_len * cfg.epochs;
     let warmup = cfg
         .warmup_ratio
         .map_or(cfg.warmup_steps, |r| (r * steps as f64).round() as usize);
-    let loader_train = DataLoaderBuilder::new(BucketBatcher)
-        .batch_size(1)
-        .shuffle(cfg.seed)
-        .set_device(device.clone())
-        .build(InMemDataset::new(train_buckets));
+    let loader_train = data_parallel::train_loader::<B>(&train_buckets, n, cfg.seed, device);
     let loader_valid = DataLoaderBuilder::new(BucketBatcher)
         .batch_size(1)
         .set_device(device.clone())
@@ -363,6 +371,20 @@ pub fn train<B: AutodiffBackend>(
         .metric_valid_numeric(LossMetric::new())
         .with_file_checkpointer(CompactRecorder::new())
         .num_epochs(cfg.epochs);
+    let mut lr_steps_per_step = 1;
+    if n > 1 {
+        let parallel = data_parallel::parallel::<B>(devices);
+        println!(
+            "data parallel on {n} devices {devices:?} ({}): global batch {} split into parts of {}–{} examples, \
+             one optimiser step per global batch",
+            parallel.name,
+            cfg.batch_size,
+            cfg.batch_size / n,
+            cfg.batch_size.div_ceil(n)
+        );
+        lr_steps_per_step = parallel.lr_steps_per_step;
+        training = training.with_training_strategy(TrainingStrategy::Default(parallel.strategy));
+    }
     if !model.regression {
         training = training
             .metric_train_numeric(AccuracyMetric::new())
@@ -394,7 +416,7 @@ pub fn train<B: AutodiffBackend>(
     }
     // Weight decay is applied per group in `optimize` (gates never decay), so AdamW's own is 0.
     let optim = AdamWConfig::new().with_weight_decay(0.0).init();
-    let schedule = WarmupLinear::new(cfg.lr, warmup, steps);
+    let schedule = WarmupLinear::new(cfg.lr, warmup * lr_steps_per_step, steps * lr_steps_per_step);
     let mut trained = training.launch(Learner::new(model, optim, schedule)).model;
     if let Some(g) = trained.net.gates_mut() {
         g.step = None;

@@ -186,6 +186,7 @@ fn batch<B: AutodiffBackend>(args: &TrainStepArgs, vocab: usize, device: &B::Dev
         },
         classes: Tensor::<B, 1, Int>::from_data(TensorData::new(labels, [b]), device),
         scores: Tensor::zeros([b, 1], device),
+        share: 1.0,
     }
 }
 

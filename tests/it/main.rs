@@ -11,6 +11,7 @@ mod data_glue;
 mod data_listops;
 mod data_lra;
 mod data_metrics;
+mod data_parallel;
 mod flags;
 mod peft;
 mod train;

@@ -40,7 +40,7 @@ pub(crate) fn run(method: Method, epochs: usize, max_train: usize, name: &str) -
     let _guard = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let r = demo_run(name, max_train);
     let results =
-        run_glue::<B>(&cfg(method, epochs), &r, &Default::default()).unwrap_or_else(|e| panic!("{method}: {e:#}"));
+        run_glue::<B>(&cfg(method, epochs), &r, &[Default::default()]).unwrap_or_else(|e| panic!("{method}: {e:#}"));
     (results, r)
 }
 
@@ -121,10 +121,10 @@ fn full_fine_tuning_learns_the_context_task() {
 fn resume_continues_from_the_last_checkpoint() {
     let _guard = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let mut r = demo_run("resume", 64);
-    run_glue::<B>(&cfg(Method::Lora, 1), &r, &Default::default()).unwrap();
+    run_glue::<B>(&cfg(Method::Lora, 1), &r, &[Default::default()]).unwrap();
     assert!(r.out.join("checkpoints/checkpoint/model-1.mpk").is_file());
     r.resume = true;
-    let res = run_glue::<B>(&cfg(Method::Lora, 2), &r, &Default::default()).unwrap();
+    let res = run_glue::<B>(&cfg(Method::Lora, 2), &r, &[Default::default()]).unwrap();
     assert!(r.out.join("checkpoints/checkpoint/model-2.mpk").is_file());
     assert!(res.metrics["dev"]["accuracy"] >= 0.0);
     // Resuming without checkpoints is a clear error.
@@ -135,7 +135,7 @@ fn resume_continues_from_the_last_checkpoint() {
             resume: true,
             ..empty.clone()
         },
-        &Default::default(),
+        &[Default::default()],
     )
     .unwrap_err();
     assert!(e.to_string().contains("no checkpoint"), "{e}");
@@ -177,7 +177,7 @@ fn bert_backbone_trains_on_csv_texts_and_its_adapter_loads_back() {
     };
     let mut c = cfg(Method::Tabs, 1);
     c.task = "csv".into();
-    let res = run_text_csv::<B>(&c, &run, &Default::default()).unwrap_or_else(|e| panic!("{e:#}"));
+    let res = run_text_csv::<B>(&c, &run, &[Default::default()]).unwrap_or_else(|e| panic!("{e:#}"));
     assert_eq!(res.task, "csv");
     assert!(res.metrics["dev"].contains_key("f1"), "two classes ⇒ F1 reported");
     let budget = res.budget.expect("TABS reports its budget");

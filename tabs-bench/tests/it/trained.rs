@@ -61,7 +61,7 @@ fn bert_run() -> (PathBuf, PathBuf, PathBuf) {
     };
     let mut c = tabs_cfg("csv");
     c.task = "csv".into();
-    run_text_csv::<Autodiff<B>>(&c, &run, &Default::default()).unwrap_or_else(|e| panic!("{e:#}"));
+    run_text_csv::<Autodiff<B>>(&c, &run, &[Default::default()]).unwrap_or_else(|e| panic!("{e:#}"));
     (run.out, model, data)
 }
 
@@ -165,7 +165,7 @@ fn deberta_glue_run_has_no_position_limit_and_bad_input_is_named() {
         max_train: Some(64),
         latency_samples: 2,
     };
-    run_glue::<Autodiff<B>>(&tabs_cfg("sst2"), &run, &Default::default()).unwrap_or_else(|e| panic!("{e:#}"));
+    run_glue::<Autodiff<B>>(&tabs_cfg("sst2"), &run, &[Default::default()]).unwrap_or_else(|e| panic!("{e:#}"));
     let device = Default::default();
     let src = TrainedSource {
         runs: vec![run.out.clone()],
@@ -195,7 +195,7 @@ fn deberta_glue_run_has_no_position_limit_and_bad_input_is_named() {
         out: out.join("lora"),
         ..run
     };
-    run_glue::<Autodiff<B>>(&lora, &lora_run, &Default::default()).unwrap();
+    run_glue::<Autodiff<B>>(&lora, &lora_run, &[Default::default()]).unwrap();
     let err = TrainedRun::<B>::load(&lora_run.out, &model, &data, &device)
         .err()
         .unwrap();
