@@ -2,10 +2,11 @@
 # The GPU check: one short run that answers what only a CUDA GPU can, prepared so that it fits machines with no
 # package registry that receive a copied working tree of at most 64 MiB.
 #
-#   scripts/gpu-check.sh build            # here (any Linux x86-64 with cargo): release binaries with --features cuda,
-#                                         # stripped and packed into gpu-check/bin.tar.xz (ignored by git)
+#   scripts/gpu-check.sh build            # on a Linux x86-64 machine with cargo (no GPU needed): release binaries
+#                                         # with --features cuda, stripped and packed into gpu-check/bin.tar.xz
+#                                         # (ignored by git)
 #   scripts/gpu-check.sh run OUT [--dry-run]
-#                                         # there: unpacks the binaries into a temporary folder and runs, each step
+#                                         # on the GPU machine, from a copy of the checkout with gpu-check/: unpacks the binaries into a temporary folder and runs, each step
 #                                         # with its own time limit (about 8 minutes in all on one H200):
 #     1. nvidia-smi;
 #     2. the portable tests (tests/portable.rs) on CUDA: the library on CUDA equals the CPU backend;
@@ -16,15 +17,13 @@
 #        does skipping pay on a GPU?
 #     6. tabs-bench train-step on CUDA: LoRA and TABS steps of a randomly initialised base-size DeBERTa-v3
 #        (batch 8 x 128), with PyTorch + peft LoRA on the same GPU as the peer (ratios).
-#   Everything lands in OUT: gpu-check.json (every step's figures, exit status and seconds), gpu-check.log (all
+#   Everything lands in OUT: gpu-check.json (every step's figures, exit status and milliseconds), gpu-check.log (all
 #   output) and gpu-check.tar.gz (every file the steps wrote). A failing step is recorded and the next one runs.
 #   PyTorch steps run when `python3 -c "import torch, transformers, peft"` works there, else they are skipped
 #   (and recorded as such). --dry-run (for a machine without a GPU): checks the binaries, runs the CPU half of
 #   step 3 and prints each CUDA command instead of running it.
 #
-# On a machine lent through this project's device tool: run `build` here, then run
-#   scripts/gpu-check.sh run "$OUT"
-# there with `gpu-check` carried (the binaries are 20-30 MiB packed).
+# Copy the whole checkout (its fixtures are read) with gpu-check/ to the GPU machine, or mount it there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 here=$(pwd)

@@ -190,7 +190,7 @@ fn ddp<B: AutodiffBackend>(devices: &[B::Device]) -> Option<ExecutionStrategy<B>
     use std::any::Any;
 
     use burn::tensor::backend::distributed::{DistributedConfig, ReduceOperation};
-    let cuda: Vec<<Ddp as Backend>::Device> = devices
+    let cuda: Vec<burn::backend::cuda::CudaDevice> = devices
         .iter()
         .map(|d| (d as &dyn Any).downcast_ref().cloned())
         .collect::<Option<_>>()?;

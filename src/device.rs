@@ -22,7 +22,7 @@ pub trait OnDevices {
     /// What the job returns.
     type Output;
     /// Run on `devices` (non-empty; the first is the main device) of backend `B`.
-    fn run<B: Backend>(self, devices: Vec<B::Device>) -> Result<Self::Output>;
+    fn run<B: TrainBackend>(self, devices: Vec<B::Device>) -> Result<Self::Output>;
 }
 
 /// `--devices`: which devices of the backend train.
@@ -152,68 +152,98 @@ pub fn main_device<D>(devices: &[D]) -> Result<&D> {
 
 /// Run `job` on the backend named by `--device` (`cpu`, `wgpu` or `cuda`), on its default device.
 pub fn on_device<J: OnDevice>(device: &str, job: J) -> Result<J::Output> {
-    struct One<J>(J);
-    impl<J: OnDevice> OnDevices for One<J> {
-        type Output = J::Output;
-        fn run<B: Backend>(self, devices: Vec<B::Device>) -> Result<J::Output> {
-            let device = devices
-                .into_iter()
-                .next()
-                .expect("on_devices passes at least one device");
-            self.0.run::<B>(device)
+    match device {
+        "cpu" => job.run::<NdArray>(Default::default()),
+        #[cfg(feature = "wgpu")]
+        "wgpu" => job.run::<burn::backend::Wgpu>(Default::default()),
+        #[cfg(feature = "cuda")]
+        "cuda" => {
+            cuda_device_count()?;
+            job.run::<burn::backend::Cuda>(Default::default())
         }
+        other => Err(unavailable(other, false)),
     }
-    let args = DeviceArgs {
-        device: Some(device.to_string()),
-        devices: Devices::One,
-    };
-    on_devices(&args, One(job))
 }
 
-/// Run `job` on the devices `args` name.
+/// The backends a training job can run on: every backend, or with the `ddp` feature those burn's distributed
+/// autodiff accepts (`Autodiff<B>` then needs `B: DistributedBackend`, which the CPU backend is not).
+#[cfg(not(feature = "ddp"))]
+pub trait TrainBackend: Backend {}
+#[cfg(not(feature = "ddp"))]
+impl<B: Backend> TrainBackend for B {}
+/// The backends a training job can run on: with the `ddp` feature, those burn's distributed autodiff accepts.
+#[cfg(feature = "ddp")]
+pub trait TrainBackend: Backend + burn::tensor::backend::distributed::DistributedBackend {}
+#[cfg(feature = "ddp")]
+impl<B: Backend + burn::tensor::backend::distributed::DistributedBackend> TrainBackend for B {}
+
+/// Run the training `job` on the backend and devices `args` name.
 pub fn on_devices<J: OnDevices>(args: &DeviceArgs, job: J) -> Result<J::Output> {
-    match args.backend()? {
+    let backend = args.backend()?;
+    match backend {
+        #[cfg(not(feature = "ddp"))]
         "cpu" => {
             let n = args.devices.indices("cpu", || 1, true)?.map_or(1, |i| i.len());
             job.run::<NdArray>(vec![Default::default(); n])
         }
-        "wgpu" => wgpu(&args.devices, job),
-        "cuda" => cuda(&args.devices, job),
-        other => bail!("--device {other:?}: expected cpu, wgpu or cuda"),
+        #[cfg(feature = "wgpu")]
+        "wgpu" => {
+            use burn::backend::wgpu::WgpuDevice;
+            type W = burn::backend::Wgpu;
+            // Indexed devices are discrete GPUs (cubecl's device type 0); one device is wgpu's best available.
+            let devices = match args
+                .devices
+                .indices("wgpu", || <W as Backend>::device_count(0), false)?
+            {
+                None => vec![WgpuDevice::default()],
+                Some(indices) => indices.into_iter().map(WgpuDevice::DiscreteGpu).collect(),
+            };
+            job.run::<W>(devices)
+        }
+        #[cfg(feature = "cuda")]
+        "cuda" => {
+            use burn::backend::cuda::CudaDevice;
+            let count = cuda_device_count()?;
+            let devices = match args.devices.indices("cuda", || count, false)? {
+                None => vec![CudaDevice::default()],
+                Some(indices) => indices.into_iter().map(CudaDevice::new).collect(),
+            };
+            job.run::<burn::backend::Cuda>(devices)
+        }
+        other => Err(unavailable(other, true)),
     }
 }
 
-#[cfg(feature = "wgpu")]
-fn wgpu<J: OnDevices>(devices: &Devices, job: J) -> Result<J::Output> {
-    use burn::backend::wgpu::WgpuDevice;
-    type W = burn::backend::Wgpu;
-    // Indexed devices are discrete GPUs (cubecl's device type 0); one device is wgpu's best available.
-    let devices = match devices.indices("wgpu", || <W as Backend>::device_count(0), false)? {
-        None => vec![WgpuDevice::default()],
-        Some(indices) => indices.into_iter().map(WgpuDevice::DiscreteGpu).collect(),
-    };
-    job.run::<W>(devices)
-}
-
-#[cfg(not(feature = "wgpu"))]
-fn wgpu<J: OnDevices>(_: &Devices, _: J) -> Result<J::Output> {
-    bail!("--device wgpu: this binary was built without the `wgpu` feature (cargo run --release --features wgpu ...)")
-}
-
+/// The number of CUDA devices, or an error when there is none or the CUDA driver cannot be loaded. cubecl panics
+/// in its device thread then (and the caller on the closed channel); the probe catches that, with the panic
+/// messages kept off the terminal, so `--device cuda` on a machine without a GPU ends in one error line.
 #[cfg(feature = "cuda")]
-fn cuda<J: OnDevices>(devices: &Devices, job: J) -> Result<J::Output> {
-    use burn::backend::cuda::CudaDevice;
-    type C = burn::backend::Cuda;
-    let devices = match devices.indices("cuda", || <C as Backend>::device_count(0), false)? {
-        None => vec![CudaDevice::default()],
-        Some(indices) => indices.into_iter().map(CudaDevice::new).collect(),
-    };
-    job.run::<C>(devices)
+fn cuda_device_count() -> Result<usize> {
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let count = std::panic::catch_unwind(|| <burn::backend::Cuda as Backend>::device_count(0));
+    std::panic::set_hook(hook);
+    match count {
+        Ok(0) => bail!("--device cuda: the CUDA driver reports no GPU"),
+        Ok(n) => Ok(n),
+        Err(_) => bail!("--device cuda: no usable CUDA driver (libcuda could not be loaded or initialised; is there an NVIDIA GPU and its driver?)"),
+    }
 }
 
-#[cfg(not(feature = "cuda"))]
-fn cuda<J: OnDevices>(_: &Devices, _: J) -> Result<J::Output> {
-    bail!("--device cuda: this binary was built without the `cuda` feature (cargo run --release --features cuda ...)")
+/// Why `--device NAME` cannot run in this binary: not built with the backend's feature, an unknown name, or
+/// (`training` with the `ddp` feature) the CPU backend.
+fn unavailable(name: &str, training: bool) -> anyhow::Error {
+    match name {
+        "cpu" if training => anyhow::anyhow!(
+            "--device cpu: this binary was built with the `ddp` feature, with which burn's autodiff trains on CUDA \
+             or WGPU only; build without it to train on the CPU"
+        ),
+        "wgpu" | "cuda" => anyhow::anyhow!(
+            "--device {name}: this binary was built without the `{name}` feature (cargo run --release --features \
+             {name} ...)"
+        ),
+        other => anyhow::anyhow!("--device {other:?}: expected cpu, wgpu or cuda"),
+    }
 }
 
 #[cfg(test)]

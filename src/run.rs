@@ -9,8 +9,6 @@ use anyhow::{Context, Result};
 #[cfg(not(test))]
 use burn::backend::Autodiff;
 use burn::tensor::backend::AutodiffBackend;
-#[cfg(not(test))]
-use burn::tensor::backend::Backend;
 use serde::{Deserialize, Serialize};
 use tabs::io::{write_atomic, AdapterManifest};
 use tabs_deberta::{Architecture, DebertaConfig, DebertaForSequenceClassification};
@@ -20,7 +18,7 @@ use crate::batch::{Encoded, Target};
 use crate::data_parallel;
 use crate::device::main_device;
 #[cfg(not(test))]
-use crate::device::{on_devices, DeviceArgs, OnDevices};
+use crate::device::{on_devices, DeviceArgs, OnDevices, TrainBackend};
 use crate::evaluate::{evaluate, latency, BudgetReport, Evaluation, FlopReport, MeanP99};
 use crate::glue::{self, GlueTask, Label, Split};
 use crate::lra::{load_text_csv, TextExample};
@@ -352,7 +350,7 @@ pub fn run_task_on(devices: &DeviceArgs, cfg: &TrainConfig, run: &GlueRun) -> Re
     struct Job<'a>(&'a TrainConfig, &'a GlueRun);
     impl OnDevices for Job<'_> {
         type Output = Results;
-        fn run<B: Backend>(self, devices: Vec<B::Device>) -> Result<Results> {
+        fn run<B: TrainBackend>(self, devices: Vec<B::Device>) -> Result<Results> {
             run_task::<Autodiff<B>>(self.0, self.1, &devices)
         }
     }
@@ -453,7 +451,7 @@ pub fn run_lra_on(devices: &DeviceArgs, cfg: &TrainConfig, run: &LraRun, data: &
     struct Job<'a>(&'a TrainConfig, &'a LraRun, &'a LraData);
     impl OnDevices for Job<'_> {
         type Output = Results;
-        fn run<B: Backend>(self, devices: Vec<B::Device>) -> Result<Results> {
+        fn run<B: TrainBackend>(self, devices: Vec<B::Device>) -> Result<Results> {
             run_lra::<Autodiff<B>>(self.0, self.1, self.2, &devices)
         }
     }

@@ -218,6 +218,24 @@ fn cases() -> Vec<Case> {
             none,
             &["--device \"tpu\"", "cpu, wgpu or cuda"],
         ),
+        case(
+            "glue",
+            "--devices 0 --out {out}",
+            none,
+            &["--devices", "at least 1 device"],
+        ),
+        case(
+            "glue",
+            "--devices cuda:0,cuda:1 --device cpu --out {out}",
+            none,
+            &["--devices names backend \"cuda\"", "--device is \"cpu\""],
+        ),
+        case(
+            "glue",
+            "--devices 4 --batch-size 2 --out {out}",
+            none,
+            &["--batch-size 2", "4 devices"],
+        ),
         case("glue", "--model {demo} --out {out}", none, &["--model", "--data"]),
         case(
             "glue",
@@ -270,6 +288,12 @@ fn cases() -> Vec<Case> {
         ),
         case("lra", "--task nope --out {out}", none, &["--task \"nope\"", "listops"]),
         case("lra", "--k 0 --out {out}", none, &["--k 0", "at least 1"]),
+        case(
+            "lra",
+            "--devices 0,0 --out {out}",
+            none,
+            &["--devices", "device 0 is listed twice"],
+        ),
         case(
             "lra",
             "--resume --data {tmp}/none --out {out}",

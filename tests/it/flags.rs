@@ -1,8 +1,8 @@
 //! The documentation names only flags that exist (issue 16): every `--flag` in `README.md`, `book/src/*.md` and
-//! `tabs-*/README.md` is in the `--help` of one of the workspace's programs (or a `scripts/*.py` argument, or one
-//! of the few cargo / criterion flags below), and every command line in them (`cargo run … --example NAME -- …`,
-//! `cargo run -p tabs-bench -- SUB …`, `tabs-bench SUB …`, `python3 scripts/X.py …`) passes only flags that this
-//! very program (or subcommand) lists.
+//! `tabs-*/README.md` is in the `--help` of one of the workspace's programs (or a `scripts/*.py` argument, a flag
+//! on a `scripts/*.sh` `usage:` line, or one of the few cargo / criterion flags below), and every command line in
+//! them (`cargo run … --example NAME -- …`, `cargo run -p tabs-bench -- SUB …`, `tabs-bench SUB …`,
+//! `python3 scripts/X.py …`) passes only flags that this very program (or subcommand) lists.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -80,7 +80,8 @@ fn flags_in(text: &str) -> Vec<String> {
 }
 
 /// The flags of each program: `--help` of every example and binary, of every `tabs-bench` subcommand
-/// (`tabs-bench SUB`), and the `add_argument` flags of every `scripts/*.py` (`scripts/X.py`).
+/// (`tabs-bench SUB`), the `add_argument` flags of every `scripts/*.py` (`scripts/X.py`) and the flags on the
+/// `usage:` lines of every `scripts/*.sh`.
 fn programs() -> BTreeMap<String, BTreeSet<String>> {
     let mut out = BTreeMap::new();
     let help = |name: &str, args: &[&str]| -> String {
@@ -120,6 +121,16 @@ fn programs() -> BTreeMap<String, BTreeSet<String>> {
                 .filter(|l| l.contains("add_argument("))
                 .flat_map(flags_in)
                 .chain(["--help".to_string()])
+                .collect();
+            out.insert(format!("scripts/{}", p.file_name().unwrap().to_string_lossy()), flags);
+        }
+        // Shell scripts: the flags of their `usage:` lines.
+        if p.extension().is_some_and(|x| x == "sh") {
+            let text = std::fs::read_to_string(&p).unwrap();
+            let flags = text
+                .lines()
+                .filter(|l| l.contains("usage:"))
+                .flat_map(flags_in)
                 .collect();
             out.insert(format!("scripts/{}", p.file_name().unwrap().to_string_lossy()), flags);
         }
