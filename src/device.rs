@@ -218,7 +218,7 @@ pub fn on_devices<J: OnDevices>(args: &DeviceArgs, job: J) -> Result<J::Output> 
 /// in its device thread then (and the caller on the closed channel); the probe catches that, with the panic
 /// messages kept off the terminal, so `--device cuda` on a machine without a GPU ends in one error line.
 #[cfg(feature = "cuda")]
-fn cuda_device_count() -> Result<usize> {
+pub fn cuda_device_count() -> Result<usize> {
     let hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(|_| {}));
     let count = std::panic::catch_unwind(|| <burn::backend::Cuda as Backend>::device_count(0));

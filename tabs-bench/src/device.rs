@@ -50,14 +50,17 @@ impl DeviceKind {
 
     /// Ok, or the error a user sees when the backend was not compiled in.
     pub fn check(self) -> Result<(), String> {
-        if self.compiled() {
-            Ok(())
-        } else {
-            Err(format!(
+        if !self.compiled() {
+            return Err(format!(
                 "--device {self}: this binary was built without the `{self}` feature \
                  (cargo run --release -p tabs-bench --features {self} -- ...)"
-            ))
+            ));
         }
+        #[cfg(feature = "cuda")]
+        if self == DeviceKind::Cuda {
+            tabs_experiments::device::cuda_device_count().map_err(|e| e.to_string())?;
+        }
+        Ok(())
     }
 
     /// The device in words, for result files.

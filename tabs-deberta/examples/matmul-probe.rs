@@ -24,4 +24,27 @@ fn main() {
         let gflops = 2.0 * (batch * m * k * n) as f64 / t / 1e9;
         println!("[{batch}×{m}×{k}]·[{k}×{n}]: {:.2} ms, {gflops:.1} GFLOP/s", t * 1e3);
     }
+    // A linear map of a batch: burn's `linear` multiplies [b, T, d] by the weight broadcast to [1, d, d'], which
+    // burn-ndarray runs as b separate GEMMs; against one GEMM of the batch flattened to [b·T, d] (reshape included).
+    for (b, t, k, n) in [(4, 128, 768, 768), (4, 128, 768, 3072), (4, 512, 768, 768)] {
+        let x = Tensor::<NdArray, 3>::random([b, t, k], Distribution::Normal(0.0, 1.0), &dev);
+        let w = Tensor::<NdArray, 2>::random([k, n], Distribution::Normal(0.0, 1.0), &dev);
+        let time = |f: &dyn Fn() -> Tensor<NdArray, 3>| {
+            let _ = f().into_data();
+            let iters = 5;
+            let s = Instant::now();
+            for _ in 0..iters {
+                let _ = f().into_data();
+            }
+            s.elapsed().as_secs_f64() / iters as f64
+        };
+        let broadcast = time(&|| x.clone().matmul(w.clone().unsqueeze::<3>()));
+        let flat = time(&|| x.clone().reshape([b * t, k]).matmul(w.clone()).reshape([b, t, n]));
+        println!(
+            "linear [{b}×{t}×{k}]·[{k}×{n}]: broadcast {:.2} ms, flattened {:.2} ms ({:.2}×)",
+            broadcast * 1e3,
+            flat * 1e3,
+            broadcast / flat
+        );
+    }
 }

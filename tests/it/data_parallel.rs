@@ -6,6 +6,8 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use anyhow::Result;
+
 use burn::backend::{Autodiff, NdArray};
 use safetensors::SafeTensors;
 use tabs_experiments::method::Method;
@@ -39,7 +41,15 @@ fn tmp(name: &str) -> PathBuf {
     dir
 }
 
-fn run_on(c: &TrainConfig, model: &Path, out: PathBuf, max_train: usize, devices: usize, resume: bool) -> Results {
+/// `run_glue` on the demo task with `model`, on `devices` CPU workers.
+fn try_run(
+    c: &TrainConfig,
+    model: &Path,
+    out: PathBuf,
+    max_train: usize,
+    devices: usize,
+    resume: bool,
+) -> Result<Results> {
     let _guard = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let run = GlueRun {
         model: model.to_path_buf(),
@@ -49,7 +59,11 @@ fn run_on(c: &TrainConfig, model: &Path, out: PathBuf, max_train: usize, devices
         max_train: Some(max_train),
         latency_samples: 1,
     };
-    run_glue::<B>(c, &run, &vec![Default::default(); devices]).unwrap_or_else(|e| panic!("{devices} devices: {e:#}"))
+    run_glue::<B>(c, &run, &vec![Default::default(); devices])
+}
+
+fn run_on(c: &TrainConfig, model: &Path, out: PathBuf, max_train: usize, devices: usize, resume: bool) -> Results {
+    try_run(c, model, out, max_train, devices, resume).unwrap_or_else(|e| panic!("{devices} devices: {e:#}"))
 }
 
 /// The adapter's tensors by name.
@@ -123,21 +137,7 @@ fn uneven_splits_tabs_and_resume() {
     // A global batch smaller than the device count is refused before anything is written.
     let mut tiny = c.clone();
     tiny.batch_size = 2;
-    let _guard = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let run = GlueRun {
-        model: model.clone(),
-        data: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/demo"),
-        out: dir.join("refused"),
-        resume: false,
-        max_train: Some(16),
-        latency_samples: 1,
-    };
-    let e = run_glue::<B>(
-        &tiny,
-        &run,
-        &[Default::default(), Default::default(), Default::default()],
-    )
-    .unwrap_err();
+    let e = try_run(&tiny, &model, dir.join("refused"), 16, 3, false).unwrap_err();
     assert!(format!("{e:#}").contains("--batch-size 2"), "{e:#}");
     assert!(!dir.join("refused").exists());
 }

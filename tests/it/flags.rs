@@ -112,28 +112,22 @@ fn programs() -> BTreeMap<String, BTreeSet<String>> {
             }
         }
     }
+    // Scripts: the flags on the `add_argument(` lines of `*.py` and on the `usage:` lines of `*.sh`.
     for e in std::fs::read_dir(root().join("scripts")).unwrap() {
         let p = e.unwrap().path();
-        if p.extension().is_some_and(|x| x == "py") {
-            let text = std::fs::read_to_string(&p).unwrap();
-            let flags = text
-                .lines()
-                .filter(|l| l.contains("add_argument("))
-                .flat_map(flags_in)
-                .chain(["--help".to_string()])
-                .collect();
-            out.insert(format!("scripts/{}", p.file_name().unwrap().to_string_lossy()), flags);
-        }
-        // Shell scripts: the flags of their `usage:` lines.
-        if p.extension().is_some_and(|x| x == "sh") {
-            let text = std::fs::read_to_string(&p).unwrap();
-            let flags = text
-                .lines()
-                .filter(|l| l.contains("usage:"))
-                .flat_map(flags_in)
-                .collect();
-            out.insert(format!("scripts/{}", p.file_name().unwrap().to_string_lossy()), flags);
-        }
+        let marker = match p.extension().and_then(|x| x.to_str()) {
+            Some("py") => "add_argument(",
+            Some("sh") => "usage:",
+            _ => continue,
+        };
+        let text = std::fs::read_to_string(&p).unwrap();
+        let flags = text
+            .lines()
+            .filter(|l| l.contains(marker))
+            .flat_map(flags_in)
+            .chain(["--help".to_string()])
+            .collect();
+        out.insert(format!("scripts/{}", p.file_name().unwrap().to_string_lossy()), flags);
     }
     out
 }
