@@ -9,6 +9,7 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Result};
 use clap::Parser;
+use tabs_experiments::data_parallel::check_batch;
 use tabs_experiments::device::DeviceArgs;
 use tabs_experiments::hyper_args::HyperArgs;
 use tabs_experiments::method::Method;
@@ -93,6 +94,9 @@ fn run_cli(a: Args) -> Result<()> {
         _ => bail!("give both --model and --data (or neither, for the demo)"),
     };
     let cfg = config(&a, demo)?;
+    if let Some(n) = a.devices.count() {
+        check_batch(cfg.batch_size, n)?;
+    }
     let run = GlueRun {
         model,
         data,

@@ -11,6 +11,7 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 use clap::Parser;
+use tabs_experiments::data_parallel::check_batch;
 use tabs_experiments::device::DeviceArgs;
 use tabs_experiments::hyper_args::HyperArgs;
 use tabs_experiments::listops::{self, ListOpsConfig};
@@ -88,6 +89,9 @@ fn run_cli(a: Args) -> Result<()> {
     };
     if a.resume {
         check_resume(&cfg, &a.out)?;
+    }
+    if let Some(n) = a.devices.count() {
+        check_batch(cfg.batch_size, n)?;
     }
     if a.generate {
         if task != LraTask::ListOps {

@@ -31,6 +31,15 @@ use rand_burn::SeedableRng;
 
 use crate::batch::{Bucket, BucketBatcher, Encoded, TaskBatch};
 
+/// `--batch-size` is the global batch: on several devices it must give each at least one example per step.
+pub fn check_batch(batch_size: usize, devices: usize) -> Result<()> {
+    ensure!(
+        devices <= 1 || batch_size >= devices,
+        "--batch-size {batch_size}: below the {devices} devices of --devices (it is the global batch, split across them)"
+    );
+    Ok(())
+}
+
 /// Merge every batch with fewer than `parts` examples into the next one (the last into the one before), so each
 /// can be split into `parts` non-empty parts. An error if all batches together hold fewer than `parts` examples.
 pub fn merge_small(mut batches: Vec<Vec<Encoded>>, parts: usize) -> Result<Vec<Vec<Encoded>>> {

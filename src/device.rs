@@ -128,6 +128,16 @@ pub struct DeviceArgs {
 }
 
 impl DeviceArgs {
+    /// How many devices the flags name, when that is known without asking the backend (`all` is not).
+    pub fn count(&self) -> Option<usize> {
+        match &self.devices {
+            Devices::One => Some(1),
+            Devices::Count(n) => Some(*n),
+            Devices::All => None,
+            Devices::List(indices, _) => Some(indices.len()),
+        }
+    }
+
     /// The backend: `--device`, else the one `--devices` names, else `cpu`; an error if the two disagree.
     pub fn backend(&self) -> Result<&str> {
         let named = match &self.devices {

@@ -481,14 +481,7 @@ pub fn fit_and_report<B: AutodiffBackend>(
              runs reliably (burn issues #5084, #5320); resume on one device, or train again"
         );
     }
-    if devices.len() > 1 {
-        anyhow::ensure!(
-            cfg.batch_size >= devices.len(),
-            "--batch-size {}: below the {} devices of --devices (it is the global batch, split across them)",
-            cfg.batch_size,
-            devices.len()
-        );
-    }
+    data_parallel::check_batch(cfg.batch_size, devices.len())?;
     B::seed(device, cfg.seed);
     let net = net.into();
     // Library callers too: inputs padded to max_length must fit absolute position embeddings.

@@ -290,6 +290,12 @@ fn cases() -> Vec<Case> {
         case("lra", "--k 0 --out {out}", none, &["--k 0", "at least 1"]),
         case(
             "lra",
+            "--generate --devices 4 --batch-size 2 --data {tmp}/gen --out {out}",
+            none,
+            &["--batch-size 2", "4 devices"],
+        ),
+        case(
+            "lra",
             "--devices 0,0 --out {out}",
             none,
             &["--devices", "device 0 is listed twice"],
