@@ -89,20 +89,19 @@ pub fn train_loader<B: Backend>(
     seed: u64,
     device: &B::Device,
 ) -> Arc<dyn DataLoader<B, TaskBatch<B>>> {
-    let items = match parts {
-        0 | 1 => batches.iter().cloned().map(Bucket::whole).collect(),
-        _ => split_parts(batches, parts),
+    let build = |items: Vec<Bucket>| {
+        DataLoaderBuilder::new(BucketBatcher)
+            .batch_size(1)
+            .shuffle(seed)
+            .set_device(device.clone())
+            .build(InMemDataset::new(items))
     };
-    let whole = DataLoaderBuilder::new(BucketBatcher)
-        .batch_size(1)
-        .shuffle(seed)
-        .set_device(device.clone())
-        .build(InMemDataset::new(items.clone()));
     if parts <= 1 {
-        return whole;
+        return build(batches.iter().cloned().map(Bucket::whole).collect());
     }
+    let items = split_parts(batches, parts);
     Arc::new(SplitLoader {
-        whole,
+        whole: build(items.clone()),
         items: Arc::new(InMemDataset::new(items)),
         seed,
         device: device.clone(),
