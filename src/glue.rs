@@ -381,7 +381,7 @@ pub fn parse_tsv<R: std::io::BufRead>(
 }
 
 /// Parses a label written as a class name, a class id or (STS-B) a score.
-fn parse_label(task: GlueTask, raw: &str, path: &Path, line: usize, column: &str) -> Result<Label, DataError> {
+pub fn parse_label(task: GlueTask, raw: &str, path: &Path, line: usize, column: &str) -> Result<Label, DataError> {
     let bad = || DataError::BadLabel {
         path: path.to_path_buf(),
         line,
@@ -502,40 +502,4 @@ pub fn split_path(task: GlueTask, dir: &Path, split: Split) -> Option<PathBuf> {
         .iter()
         .map(|ext| folder.join(format!("{stem}.{ext}")))
         .find(|p| p.is_file())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn task_names_parse() {
-        for t in GlueTask::ALL {
-            assert_eq!(t.name().parse::<GlueTask>().unwrap(), t);
-            assert_eq!(t.dir_name().parse::<GlueTask>().unwrap(), t);
-        }
-        assert_eq!("STS_B".parse::<GlueTask>().unwrap(), GlueTask::Stsb);
-        assert!("wnli".parse::<GlueTask>().is_err());
-    }
-
-    #[test]
-    fn labels_by_name_or_id() {
-        let p = Path::new("f.tsv");
-        assert_eq!(
-            parse_label(GlueTask::Mnli, "neutral", p, 2, "gold_label").unwrap(),
-            Label::Class(1)
-        );
-        assert_eq!(parse_label(GlueTask::Rte, "1", p, 2, "label").unwrap(), Label::Class(1));
-        assert_eq!(
-            parse_label(GlueTask::Stsb, "3.8", p, 2, "score").unwrap(),
-            Label::Score(3.8)
-        );
-        let e = parse_label(GlueTask::Mnli, "-", p, 9, "gold_label").unwrap_err();
-        assert_eq!(
-            e.to_string(),
-            "f.tsv:9: column \"gold_label\": label \"-\" is not one of {entailment, neutral, contradiction} or ids {0, 1, 2}"
-        );
-        assert!(parse_label(GlueTask::Stsb, "5.5", p, 2, "score").is_err());
-        assert!(parse_label(GlueTask::Sst2, "2", p, 2, "label").is_err());
-    }
 }

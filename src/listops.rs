@@ -524,27 +524,3 @@ pub fn tokenize_listops(source: &str) -> Result<Vec<u32>, ParseError> {
         })
         .collect()
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn lra_string_form() {
-        let t = Tree::Node {
-            op: Op::Max,
-            args: vec![Tree::Leaf(4), Tree::Leaf(3)],
-        };
-        assert_eq!(t.to_lra_string(), "( ( ( [MAX 4 ) 3 ) ] )");
-        assert_eq!(t.to_plain_string(), "[MAX 4 3 ]");
-        assert_eq!(t.token_len(), 4);
-    }
-
-    #[test]
-    fn median_truncates() {
-        assert_eq!(Op::Med.apply(&[1, 2]), 1);
-        assert_eq!(Op::Med.apply(&[3, 9, 0, 4]), 3);
-        assert_eq!(Op::Med.apply(&[7, 1, 5]), 5);
-        assert_eq!(Op::SumMod.apply(&[9, 9, 9]), 7);
-    }
-}

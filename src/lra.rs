@@ -566,36 +566,3 @@ pub fn split_80_10_10(n: usize, seed: u64) -> (Vec<usize>, Vec<usize>, Vec<usize
     let val = order.split_off(a);
     (order, val, test)
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn grey_formula_truncates_like_tensorflow() {
-        assert_eq!(rgb_to_grey_lra(0, 0, 0), 0);
-        assert_eq!(rgb_to_grey_lra(255, 255, 255), 255);
-        // 0.2989·255.5 = 76.37, 0.5870·255.5 = 149.98, 0.1140·255.5 = 29.13.
-        assert_eq!(rgb_to_grey_lra(255, 0, 0), 76);
-        assert_eq!(rgb_to_grey_lra(0, 255, 0), 149);
-        assert_eq!(rgb_to_grey_lra(0, 0, 255), 29);
-        // (100·0.2989 + 150·0.587 + 200·0.114)/255 · 255.5 = 141.02.
-        assert_eq!(rgb_to_grey_lra(100, 150, 200), 141);
-    }
-
-    #[test]
-    fn byte_ids_shift_by_one() {
-        assert_eq!(byte_ids("Ab", 10), vec![66, 99]);
-        assert_eq!(byte_ids("é", 10), vec![0xC3 + 1, 0xA9 + 1]);
-        assert_eq!(byte_ids("abc", 2).len(), 2);
-    }
-
-    #[test]
-    fn split_sizes_and_cover() {
-        let (a, b, c) = split_80_10_10(101, 3);
-        assert_eq!((a.len(), b.len(), c.len()), (81, 10, 10));
-        let mut all: Vec<usize> = a.into_iter().chain(b).chain(c).collect();
-        all.sort_unstable();
-        assert_eq!(all, (0..101).collect::<Vec<_>>());
-    }
-}

@@ -105,15 +105,7 @@ pub fn map_adapted<B: Backend>(
     f: impl Fn(AdaptedLinear<B>) -> AdaptedLinear<B>,
 ) {
     for l in net.encoder.layers.iter_mut() {
-        let a = &mut l.attention;
-        for m in [
-            &mut a.query_proj,
-            &mut a.key_proj,
-            &mut a.value_proj,
-            &mut a.output_dense,
-            &mut l.intermediate,
-            &mut l.output_dense,
-        ] {
+        for m in l.maps_mut() {
             *m = f(m.clone());
         }
     }

@@ -7,12 +7,12 @@
 //! `query`, `key`, `value` and `attention.output.dense` are [`tabs::AdaptedLinear`]s fed the layer's gates.
 
 use burn::module::Module;
-use burn::nn::{Dropout, DropoutConfig, LayerNorm};
+use burn::nn::{Dropout, DropoutConfig};
 use burn::tensor::activation::softmax;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Bool, Tensor};
 use tabs::AdaptedLinear;
-use tabs_hf::{FromWeights, SelfAttention};
+use tabs_hf::{AddNorm, FromWeights, SelfAttention};
 
 use crate::config::BertConfig;
 use crate::weights::{IfMissing, Weights};
@@ -20,23 +20,19 @@ use crate::weights::{IfMissing, Weights};
 /// The attention block of one layer (`attention.self.*` and `attention.output.*`).
 #[derive(Module, Debug)]
 pub struct Attention<B: Backend> {
+    /// H (heads of size d/H).
+    #[module(skip)]
+    pub heads: usize,
     /// `attention.self.query`.
     pub query: AdaptedLinear<B>,
     /// `attention.self.key`.
     pub key: AdaptedLinear<B>,
     /// `attention.self.value`.
     pub value: AdaptedLinear<B>,
-    /// `attention.output.dense`.
-    pub output_dense: AdaptedLinear<B>,
-    /// `attention.output.LayerNorm`.
-    pub output_norm: LayerNorm<B>,
+    /// `attention.output.*`: dense → dropout → LayerNorm(· + x).
+    pub output: AddNorm<B>,
     /// Dropout on attention probabilities.
     pub probs_dropout: Dropout,
-    /// Dropout after `attention.output.dense`.
-    pub output_dropout: Dropout,
-    /// H.
-    #[module(skip)]
-    pub heads: usize,
 }
 
 impl<B: Backend> FromWeights<B, BertConfig> for Attention<B> {
@@ -50,10 +46,8 @@ impl<B: Backend> FromWeights<B, BertConfig> for Attention<B> {
             query: map("self.query"),
             key: map("self.key"),
             value: map("self.value"),
-            output_dense: map("output.dense"),
-            output_norm: w.layer_norm(&format!("{prefix}.output.LayerNorm"), d, c.layer_norm_eps, device),
+            output: AddNorm::new(c, w, &format!("{prefix}.output"), d, device),
             probs_dropout: DropoutConfig::new(c.attention_probs_dropout_prob).init(),
-            output_dropout: DropoutConfig::new(c.hidden_dropout_prob).init(),
             heads: c.num_attention_heads,
         }
     }
@@ -83,15 +77,14 @@ impl<B: Backend> SelfAttention<B> for Attention<B> {
         let scores = scores.mask_fill(key_mask.expand([b, h, t, t]), f32::MIN);
         let probs = self.probs_dropout.forward(softmax(scores, 3));
         let context = probs.matmul(v).swap_dims(1, 2).reshape([b, t, d]);
-        let out = self.output_dropout.forward(self.output_dense.forward(context, gates));
-        self.output_norm.forward(out + x)
+        self.output.forward(context, x, gates)
     }
 
     fn maps(&self) -> [&AdaptedLinear<B>; 4] {
-        [&self.query, &self.key, &self.value, &self.output_dense]
+        [&self.query, &self.key, &self.value, &self.output.dense]
     }
 
     fn maps_mut(&mut self) -> [&mut AdaptedLinear<B>; 4] {
-        [&mut self.query, &mut self.key, &mut self.value, &mut self.output_dense]
+        [&mut self.query, &mut self.key, &mut self.value, &mut self.output.dense]
     }
 }

@@ -15,7 +15,7 @@ use tabs_hf::config::{check_probabilities, parse_json};
 pub use tabs_hf::Activation;
 use tabs_hf::{Architecture, EncoderConfig, HeadConfig, HfError, RawEncoderConfig};
 
-use crate::error::{BertError, Result};
+use crate::{BertError, Result};
 
 /// The default adapter targets on BERT (six maps per layer, as LoRA/AdaLoRA on DeBERTa).
 pub const DEFAULT_TARGETS: [&str; 6] = [

@@ -9,7 +9,7 @@ use burn::nn::{Dropout, DropoutConfig, LayerNorm};
 use burn::tensor::backend::Backend;
 use burn::tensor::{Int, Tensor};
 
-use tabs_hf::{Embed, FromWeights};
+use tabs_hf::{lookup, Embed, FromWeights};
 
 use crate::config::BertConfig;
 use crate::weights::Weights;
@@ -27,13 +27,6 @@ pub struct Embeddings<B: Backend> {
     pub layer_norm: LayerNorm<B>,
     /// Dropout (`hidden_dropout_prob`).
     pub dropout: Dropout,
-}
-
-/// `table[ids]` for ids `[b, T]` and a table `[n, e]` → `[b, T, e]`.
-pub fn lookup<B: Backend>(table: Tensor<B, 2>, ids: Tensor<B, 2, Int>) -> Tensor<B, 3> {
-    let [b, t] = ids.dims();
-    let e = table.dims()[1];
-    table.select(0, ids.reshape([b * t])).reshape([b, t, e])
 }
 
 impl<B: Backend> FromWeights<B, BertConfig> for Embeddings<B> {

@@ -18,15 +18,13 @@
 pub mod attention;
 pub mod config;
 pub mod embedding;
-pub mod error;
 pub mod model;
 pub mod tokenize;
-pub mod weights;
 
 pub use config::{BertConfig, DEFAULT_TARGETS};
-pub use error::{BertError, Result};
-pub use model::{BertForSequenceClassification, BertInput, BertModel, BertOutput, ClassifierOutput};
+pub use model::{BertError, BertForSequenceClassification, BertInput, BertModel, BertOutput, ClassifierOutput, Result};
 pub use tabs::inject::{AdapterSpec, InjectionReport};
-pub use tabs_hf::{Architecture, HfError};
+/// Where the model's parameters come from: a checkpoint's tensors or HF's fresh initialisation ([`tabs_hf`]'s).
+pub use tabs_hf::weights;
+pub use tabs_hf::{Architecture, HfError, LoadReport};
 pub use tokenize::{BertTokenizer, Padding, Tokenize, Truncation};
-pub use weights::LoadReport;

@@ -7,22 +7,12 @@
 //! treat pooler + classifier as one always-trainable head with its own learning rate; its checkpoint key is
 //! still HF's `(bert.)pooler.dense.*`.
 
-use tabs_hf::{EncoderModel, SequenceClassifier};
-
 use crate::attention::Attention;
 use crate::config::BertConfig;
 use crate::embedding::Embeddings;
 
-pub use tabs_hf::ClassifierOutput;
-
-/// A batch of inputs: ids `[b, T]`, attention mask `[b, T]` (1 = real token), optional token types `[b, T]`.
-pub type BertInput<B> = tabs_hf::EncoderInput<B>;
-
-/// The encoder's outputs: last hidden state `[b, T, d]`, each layer's gates, the token mask.
-pub type BertOutput<B> = tabs_hf::EncoderOutput<B>;
-
-/// The BERT encoder with optional TABS gates (`bert.*`).
-pub type BertModel<B> = EncoderModel<B, Embeddings<B>, Attention<B>, BertConfig>;
-
-/// `BertForSequenceClassification`.
-pub type BertForSequenceClassification<B> = SequenceClassifier<B, Embeddings<B>, Attention<B>, BertConfig>;
+tabs_hf::backbone_names! {
+    family: "BERT", embeddings: Embeddings, attention: Attention, config: BertConfig,
+    error: BertError, input: BertInput, output: BertOutput, model: BertModel,
+    classifier: BertForSequenceClassification,
+}

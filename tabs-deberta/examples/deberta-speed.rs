@@ -4,6 +4,11 @@
 //!
 //! cargo run --release -p tabs-deberta --example deberta-speed -- --lengths 128,512 --iters 5
 
+// Linked for its compiled code only: at the test profile's opt-level 1 rustc reuses the generic instances (the
+// model's forward and backward on the CPU backend) that tabs-experiments already compiled, instead of compiling
+// them again here (a dev-dependency; see the workspace Cargo.toml).
+use tabs_experiments as _;
+
 use std::time::Instant;
 
 use anyhow::{bail, Result};

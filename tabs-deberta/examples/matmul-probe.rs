@@ -1,4 +1,9 @@
 //! Probe: GFLOP/s of the CPU backend's matmul at DeBERTa-base shapes (used to explain deberta-speed).
+// Linked for its compiled code only: at the test profile's opt-level 1 rustc reuses the generic instances (the
+// model's forward and backward on the CPU backend) that tabs-experiments already compiled, instead of compiling
+// them again here (a dev-dependency; see the workspace Cargo.toml).
+use tabs_experiments as _;
+
 use std::time::Instant;
 
 use burn::backend::NdArray;

@@ -3,6 +3,11 @@
 //! rows, and HF's product with the 512 bucket rows followed by a select of the distances' columns.
 //!
 //! cargo run --release -p tabs-deberta --example op-probe -- 2048
+// Linked for its compiled code only: at the test profile's opt-level 1 rustc reuses the generic instances (the
+// model's forward and backward on the CPU backend) that tabs-experiments already compiled, instead of compiling
+// them again here (a dev-dependency; see the workspace Cargo.toml).
+use tabs_experiments as _;
+
 use std::time::Instant;
 
 use burn::backend::NdArray;

@@ -5,20 +5,20 @@
 //! relative embeddings R (LayerNorm'd, dropped out) and their projections K_r = key_proj(R), Q_r = query_proj(R) (or `pos_key_proj` / `pos_query_proj` when
 //! `share_att_key` is false):
 //! c2p[i, j] = Q_i·K_r[c(i − j)], p2c[i, j] = K_j·Q_r[p(i − j)] (row maps of [`crate::relative`]).
-//! probs = softmax over real keys; context = probs·V; out = LayerNorm(dense(context) + x).
+//! probs = softmax over real keys; context = probs·V; out = LayerNorm(dropout(dense(context)) + x).
 //!
 //! Target maps `query_proj`, `key_proj`, `value_proj` and `attention.output.dense` are
 //! [`tabs::AdaptedLinear`]s fed the layer's gates. Relative-embedding rows go through the same maps *without*
 //! the gated term ([`tabs::AdaptedLinear::forward_static`]): they are not tokens and carry no gates.
 
 use burn::module::Module;
-use burn::nn::{Dropout, DropoutConfig, LayerNorm, Linear};
+use burn::nn::{Dropout, DropoutConfig, Linear};
 use burn::tensor::activation::softmax;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Bool, Int, Tensor};
 use tabs::AdaptedLinear;
 
-use tabs_hf::{FromWeights, SelfAttention};
+use tabs_hf::{AddNorm, FromWeights, SelfAttention};
 
 use crate::config::DebertaConfig;
 use crate::relative::skew;
@@ -73,14 +73,12 @@ pub struct Attention<B: Backend> {
     pub pos_key_proj: Option<Linear<B>>,
     /// `attention.self.pos_query_proj` (p2c, `share_att_key` false).
     pub pos_query_proj: Option<Linear<B>>,
-    /// `attention.output.dense`.
-    pub output_dense: AdaptedLinear<B>,
-    /// `attention.output.LayerNorm`.
-    pub output_norm: LayerNorm<B>,
+    /// `attention.output.*`: dense → dropout → LayerNorm(· + x).
+    pub output: AddNorm<B>,
     /// Dropout on probabilities.
     pub probs_dropout: Dropout,
-    /// Dropout after the output dense and on relative embeddings.
-    pub hidden_dropout: Dropout,
+    /// Dropout on the relative embeddings (`hidden_dropout_prob`).
+    pub rel_dropout: Dropout,
     /// Shape facts.
     #[module(skip)]
     pub shape: AttentionShape,
@@ -101,10 +99,9 @@ impl<B: Backend> FromWeights<B, DebertaConfig> for Attention<B> {
             value_proj: AdaptedLinear::plain(lin(w, "self.value_proj", d, all)),
             pos_key_proj: (rel && !c.share_att_key && c.c2p).then(|| lin(w, "self.pos_key_proj", d, all)),
             pos_query_proj: (rel && !c.share_att_key && c.p2c).then(|| lin(w, "self.pos_query_proj", d, all)),
-            output_dense: AdaptedLinear::plain(lin(w, "output.dense", all, d)),
-            output_norm: w.layer_norm(&format!("{prefix}.output.LayerNorm"), d, c.layer_norm_eps, device),
+            output: AddNorm::new(c, w, &format!("{prefix}.output"), all, device),
             probs_dropout: DropoutConfig::new(c.attention_probs_dropout_prob).init(),
-            hidden_dropout: DropoutConfig::new(c.hidden_dropout_prob).init(),
+            rel_dropout: DropoutConfig::new(c.hidden_dropout_prob).init(),
             shape: AttentionShape {
                 heads: c.num_attention_heads,
                 head_size: c.attention_head_size,
@@ -131,7 +128,7 @@ impl<B: Backend> SelfAttention<B> for Attention<B> {
     }
 
     fn maps(&self) -> [&AdaptedLinear<B>; 4] {
-        [&self.query_proj, &self.key_proj, &self.value_proj, &self.output_dense]
+        [&self.query_proj, &self.key_proj, &self.value_proj, &self.output.dense]
     }
 
     fn maps_mut(&mut self) -> [&mut AdaptedLinear<B>; 4] {
@@ -139,7 +136,7 @@ impl<B: Backend> SelfAttention<B> for Attention<B> {
             &mut self.query_proj,
             &mut self.key_proj,
             &mut self.value_proj,
-            &mut self.output_dense,
+            &mut self.output.dense,
         ]
     }
 }
@@ -202,7 +199,7 @@ impl<B: Backend> Attention<B> {
         let k = k.div_scalar(scale);
         let mut scores = q.clone().matmul(k.clone().swap_dims(1, 2));
         if let (true, Some(rel)) = (self.shape.relative, rel) {
-            let r = self.hidden_dropout.forward(rel.embeddings.clone());
+            let r = self.rel_dropout.forward(rel.embeddings.clone());
             if self.shape.c2p {
                 let pos_k = self.positions(&r, &rel.c2p_rows, false, b);
                 scores = scores + skew(q.div_scalar(scale).matmul(pos_k.swap_dims(1, 2)));
@@ -220,7 +217,6 @@ impl<B: Backend> Attention<B> {
             .reshape([b, h, t, dh])
             .swap_dims(1, 2)
             .reshape([b, t, h * dh]);
-        let out = self.hidden_dropout.forward(self.output_dense.forward(context, gates));
-        self.output_norm.forward(out + x)
+        self.output.forward(context, x, gates)
     }
 }

@@ -15,7 +15,7 @@ use serde_json::Value;
 use tabs_hf::config::{activation, check_probabilities, parse_json};
 use tabs_hf::{Architecture, EncoderConfig, HeadConfig, HfError, RawEncoderConfig};
 
-use crate::error::{DebertaError, Result};
+use crate::{DebertaError, Result};
 
 pub use tabs_hf::Activation;
 

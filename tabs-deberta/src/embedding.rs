@@ -7,7 +7,7 @@ use burn::module::{Module, Param};
 use burn::nn::{Dropout, DropoutConfig, LayerNorm, Linear};
 use burn::tensor::backend::Backend;
 use burn::tensor::{Int, Tensor, TensorData};
-use tabs_hf::{Embed, FromWeights};
+use tabs_hf::{lookup, Embed, FromWeights};
 
 use crate::attention::RelativeContext;
 use crate::config::DebertaConfig;
@@ -49,13 +49,6 @@ pub struct Embeddings<B: Backend> {
     /// Relative-position settings.
     #[module(skip)]
     pub positions: RelativeSettings,
-}
-
-/// `table[ids]` for ids `[b, T]` and a table `[n, e]` → `[b, T, e]`.
-pub fn lookup<B: Backend>(table: Tensor<B, 2>, ids: Tensor<B, 2, Int>) -> Tensor<B, 3> {
-    let [b, t] = ids.dims();
-    let e = table.dims()[1];
-    table.select(0, ids.reshape([b * t])).reshape([b, t, e])
 }
 
 impl<B: Backend> FromWeights<B, DebertaConfig> for Embeddings<B> {

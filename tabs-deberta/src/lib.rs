@@ -18,16 +18,16 @@
 pub mod attention;
 pub mod config;
 pub mod embedding;
-pub mod error;
 pub mod forward_io;
 pub mod model;
 pub mod relative;
 pub mod tokenize;
-pub mod weights;
 
 pub use config::{DebertaConfig, DEFAULT_TARGETS};
-pub use error::{DebertaError, Result};
-pub use model::{ClassifierOutput, DebertaForSequenceClassification, DebertaInput, DebertaModel, DebertaOutput};
+pub use model::{
+    ClassifierOutput, DebertaError, DebertaForSequenceClassification, DebertaInput, DebertaModel, DebertaOutput, Result,
+};
 pub use tabs::inject::{AdapterSpec, InjectionReport};
-pub use tabs_hf::{Architecture, HfError};
-pub use weights::LoadReport;
+/// Where the model's parameters come from: a checkpoint's tensors or HF's fresh initialisation ([`tabs_hf`]'s).
+pub use tabs_hf::weights;
+pub use tabs_hf::{Architecture, HfError, LoadReport};

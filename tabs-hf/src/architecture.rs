@@ -73,6 +73,14 @@ pub trait Embed<B: Backend>: Module<B> + ModuleDisplay {
     ) -> (Tensor<B, 3>, Self::Context);
 }
 
+/// The rows of an embedding table for a batch of ids, the lookup every backbone's embeddings start from:
+/// `table` `[n, e]`, `ids` `[b, T]` → `[b, T, e]` with out[i, t] = table[ids[i, t]].
+pub fn lookup<B: Backend>(table: Tensor<B, 2>, ids: Tensor<B, 2, Int>) -> Tensor<B, 3> {
+    let [b, t] = ids.dims();
+    let e = table.dims()[1];
+    table.select(0, ids.reshape([b * t])).reshape([b, t, e])
+}
+
 /// A backbone's attention block (`attention.self.*` + `attention.output.*`, post-LayerNorm).
 pub trait SelfAttention<B: Backend>: Module<B> + ModuleDisplay {
     /// The per-forward context it reads (the embeddings' [`Embed::Context`]).

@@ -54,18 +54,22 @@ pub struct SequenceClassifier<B: Backend, E: Module<B>, A: Module<B>, C: Archite
     pub architecture: std::marker::PhantomData<C>,
 }
 
-/// Where an adapter file written before the skeleton was shared kept a tensor: under the backbone's field
-/// (`deberta.` / `bert.` + `encoder.layers.…`, `deberta.gates.…`) instead of `encoder.layers.…` / `encoder.gates.…`.
-fn legacy_keys(key: &str) -> Vec<String> {
-    let rest = key.strip_prefix("encoder.");
-    ["deberta.", "bert."]
-        .iter()
-        .filter_map(|p| match rest {
-            Some(r) if r.starts_with("layers.") => Some(format!("{p}{key}")),
+/// Where older adapter files kept a tensor, most recent layout first:
+/// - before [`crate::AddNorm`], the output maps were fields of their own: `….output_dense.…` for `….output.dense.…`;
+/// - before the skeleton was shared, everything sat under the backbone's field (`deberta.` / `bert.` +
+///   `encoder.layers.…`, `deberta.gates.…`) instead of `encoder.layers.…` / `encoder.gates.…`.
+pub fn legacy_keys(key: &str) -> Vec<String> {
+    let flat = key.replace(".output.dense.", ".output_dense.");
+    let mut keys: Vec<String> = (flat != key).then(|| flat.clone()).into_iter().collect();
+    for k in std::iter::once(key).chain((flat != key).then_some(flat.as_str())) {
+        let rest = k.strip_prefix("encoder.");
+        keys.extend(["deberta.", "bert."].iter().filter_map(|p| match rest {
+            Some(r) if r.starts_with("layers.") => Some(format!("{p}{k}")),
             Some(r) if r.starts_with("gates.") => Some(format!("{p}{r}")),
             _ => None,
-        })
-        .collect()
+        }));
+    }
+    keys
 }
 
 impl<B, E, A, C> SequenceClassifier<B, E, A, C>
@@ -186,26 +190,5 @@ where
             io::adapter_and_head_tensors,
             legacy_keys,
         )?)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::legacy_keys;
-
-    #[test]
-    fn adapter_files_from_before_the_shared_skeleton_are_found() {
-        assert_eq!(
-            legacy_keys("encoder.layers.0.attention.query_proj.lora.a"),
-            [
-                "deberta.encoder.layers.0.attention.query_proj.lora.a",
-                "bert.encoder.layers.0.attention.query_proj.lora.a"
-            ]
-        );
-        assert_eq!(
-            legacy_keys("encoder.gates.layers.1.weight"),
-            ["deberta.gates.layers.1.weight", "bert.gates.layers.1.weight"]
-        );
-        assert!(legacy_keys("classifier.weight").is_empty());
     }
 }

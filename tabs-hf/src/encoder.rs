@@ -6,12 +6,12 @@
 //! A backbone supplies its config ([`Architecture`]), embeddings ([`Embed`]) and attention ([`SelfAttention`]).
 
 use burn::module::Module;
-use burn::nn::{Dropout, DropoutConfig, LayerNorm};
 use burn::tensor::backend::Backend;
 use burn::tensor::{Bool, Int, Tensor};
 use tabs::{AdaptedLinear, LayerGates, SpectralGates, TokenMask};
 
 use crate::activation::Activation;
+use crate::add_norm::AddNorm;
 use crate::architecture::{Architecture, Embed, FromWeights, SelfAttention};
 use crate::error::ModelError;
 use crate::input::EncoderInput;
@@ -24,12 +24,8 @@ pub struct Layer<B: Backend, A: Module<B>> {
     pub attention: A,
     /// `intermediate.dense` (d → FFN width).
     pub intermediate: AdaptedLinear<B>,
-    /// `output.dense` (FFN width → d).
-    pub output_dense: AdaptedLinear<B>,
-    /// `output.LayerNorm`.
-    pub output_norm: LayerNorm<B>,
-    /// Dropout after `output.dense`.
-    pub dropout: Dropout,
+    /// `output.dense` (FFN width → d) → dropout → `output.LayerNorm`(· + attention output).
+    pub output: AddNorm<B>,
     /// FFN activation.
     #[module(skip)]
     pub act: Activation,
@@ -43,17 +39,11 @@ impl<B: Backend, A: SelfAttention<B>> Layer<B, A> {
     {
         let p = format!("encoder.layer.{i}");
         let (d, f) = (c.hidden_size, c.intermediate_size);
-        let mut map = |name: &str, d_in: usize, d_out: usize| {
-            AdaptedLinear::plain(w.linear(&format!("{p}.{name}"), d_in, d_out, true, IfMissing::Fail, device))
-        };
-        let intermediate = map("intermediate.dense", d, f);
-        let output_dense = map("output.dense", f, d);
+        let intermediate = w.linear(&format!("{p}.intermediate.dense"), d, f, true, IfMissing::Fail, device);
         Self {
             attention: A::from_weights(c, w, &format!("{p}.attention"), device),
-            intermediate,
-            output_dense,
-            output_norm: w.layer_norm(&format!("{p}.output.LayerNorm"), d, c.layer_norm_eps, device),
-            dropout: DropoutConfig::new(c.hidden_dropout_prob).init(),
+            intermediate: AdaptedLinear::plain(intermediate),
+            output: AddNorm::new(c, w, &format!("{p}.output"), f, device),
             act: c.hidden_act,
         }
     }
@@ -68,20 +58,19 @@ impl<B: Backend, A: SelfAttention<B>> Layer<B, A> {
     ) -> Tensor<B, 3> {
         let a = self.attention.attend(x, gates, key_mask, ctx);
         let h = self.act.apply(self.intermediate.forward(a.clone(), gates));
-        let out = self.dropout.forward(self.output_dense.forward(h, gates));
-        self.output_norm.forward(out + a)
+        self.output.forward(h, a, gates)
     }
 
     /// The six adaptable maps: query, key, value, attention output, intermediate, output.
     pub fn maps(&self) -> [&AdaptedLinear<B>; 6] {
         let [q, k, v, o] = self.attention.maps();
-        [q, k, v, o, &self.intermediate, &self.output_dense]
+        [q, k, v, o, &self.intermediate, &self.output.dense]
     }
 
     /// The same, mutable.
     pub fn maps_mut(&mut self) -> [&mut AdaptedLinear<B>; 6] {
         let [q, k, v, o] = self.attention.maps_mut();
-        [q, k, v, o, &mut self.intermediate, &mut self.output_dense]
+        [q, k, v, o, &mut self.intermediate, &mut self.output.dense]
     }
 }
 

@@ -5,6 +5,7 @@
 //! | concept | module |
 //! |---|---|
 //! | the activations configs name (`hidden_act`) | [`activation`] |
+//! | dense → dropout → LayerNorm(· + residual), closing attention and the FFN | [`add_norm`] |
 //! | the folder's files (`config.json` + `model.safetensors` or `pytorch_model.bin`) and their tensors in f32 | [`checkpoint`] |
 //! | parameters by HF key, with or without the model prefix, or HF's fresh initialisation; all problems reported together | [`weights`] |
 //! | typed errors naming the file, key, expected and found shape | [`error`] |
@@ -15,6 +16,7 @@
 //! | the encoder skeleton: layers, the per-layer gate loop, input validation | [`encoder`] |
 //! | `tabs` adapters in any backbone ([`tabs::Adaptable`]) | [`adapters`] |
 //! | the sequence classifier: heads, checkpoint loading, adapter files | [`classifier`] |
+//! | the names a backbone gives the skeleton's types ([`backbone_names!`]) | [`backbone_names`] |
 //!
 //! Each model crate (`tabs-deberta`, `tabs-bert`) supplies only what differs — its config keys, embeddings and
 //! attention — and names the skeleton's types (`DebertaForSequenceClassification<B>` is
@@ -25,7 +27,9 @@
 
 pub mod activation;
 pub mod adapters;
+pub mod add_norm;
 pub mod architecture;
+pub mod backbone_names;
 pub mod checkpoint;
 pub mod classifier;
 pub mod config;
@@ -36,7 +40,8 @@ pub mod text;
 pub mod weights;
 
 pub use activation::Activation;
-pub use architecture::{Architecture, Embed, FromWeights, HeadConfig, SelfAttention};
+pub use add_norm::AddNorm;
+pub use architecture::{lookup, Architecture, Embed, FromWeights, HeadConfig, SelfAttention};
 pub use checkpoint::{read_tensors, CheckpointFiles};
 pub use classifier::{ClassifierOutput, SequenceClassifier};
 pub use config::{EncoderConfig, RawEncoderConfig};

@@ -158,7 +158,7 @@ where
     assert!(model.pooler.weight.val().grad(&grads).is_some());
     assert!(query.base.weight.val().grad(&grads).is_none());
     assert!(q.u.val().grad(&grads).is_none());
-    assert!(l0.output_norm.gamma.val().grad(&grads).is_none());
+    assert!(l0.output.norm.gamma.val().grad(&grads).is_none());
     assert!(l0.intermediate.base.weight.val().grad(&grads).is_none());
     // Dropout (p = 0.1) makes two training passes differ; the inference model is deterministic.
     assert_ne!(values(out.logits), values(model.forward(&input).logits));
@@ -246,4 +246,57 @@ fn adapter_files_carry_heads_reproduce_outputs_and_old_files_load() {
     let bert = || -> BertForSequenceClassification<Cpu> { load(&bert_dir()) };
     adapter_files_round_trip(&tmp.join("bert"), bert, "bert.");
     let _ = std::fs::remove_dir_all(&tmp);
+}
+
+// From `src/backbone.rs` (unit tests live here so that `cargo test` does not compile the library twice).
+mod backbone_units {
+    use std::path::Path;
+    use tabs_experiments::backbone::*;
+
+    #[test]
+    fn unsupported_or_missing_model_type_is_a_clear_error() {
+        let dir = std::env::temp_dir().join(format!("tabs-backbone-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("config.json"), r#"{"model_type": "roberta"}"#).unwrap();
+        let dev = Default::default();
+        let err = Backbone::<burn::backend::NdArray>::from_pretrained(&dir, 2, 0, &dev).unwrap_err();
+        assert!(
+            err.to_string().contains("model_type \"roberta\" is not supported"),
+            "{err}"
+        );
+        let err = TextTokenizer::from_dir(&dir).unwrap_err();
+        assert!(
+            err.to_string().contains("model_type \"roberta\" is not supported"),
+            "{err}"
+        );
+        std::fs::write(dir.join("config.json"), r#"{"hidden_size": 8}"#).unwrap();
+        let err = model_type(&dir).unwrap_err();
+        assert!(err.to_string().contains("no \"model_type\""), "{err}");
+        let err = LayerShape::from_config_file(&dir.join("config.json")).unwrap_err();
+        assert!(err.to_string().contains("no \"model_type\""), "{err}");
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn layer_shapes_and_position_limits_come_from_the_config() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let deberta = root.join("tests/fixtures/demo/model");
+        let bert = root.join("tabs-bert/tests/fixtures/bert/model_bin");
+        let shape = |d: &Path| LayerShape::from_config_file(&d.join("config.json")).unwrap();
+        let want = |layers, hidden, intermediate| LayerShape {
+            layers,
+            hidden,
+            intermediate,
+            attention: hidden,
+        };
+        assert_eq!(shape(&deberta), want(2, 32, 64));
+        assert_eq!(shape(&bert), want(2, 32, 48));
+        let dev = Default::default();
+        for (dir, limit) in [(&deberta, None), (&bert, Some(40))] {
+            let (m, _) = Backbone::<burn::backend::NdArray>::from_pretrained(dir, 2, 0, &dev).unwrap();
+            assert_eq!(m.shape(), shape(dir), "{}", dir.display());
+            // DeBERTa-v3 positions are relative only (no limit); BERT's are learned absolute embeddings.
+            assert_eq!(m.max_positions(), limit, "{}", dir.display());
+        }
+    }
 }

@@ -116,3 +116,34 @@ fn bucketing_cuts_padding_and_seeds_differ() {
     .is_err());
     assert!(length_batches(&[], &BucketConfig::new(8), 0).unwrap().is_empty());
 }
+
+// From `src/bucket.rs` (unit tests live here so that `cargo test` does not compile the library twice).
+mod bucket_units {
+    use tabs_experiments::bucket::*;
+
+    #[test]
+    fn unshuffled_is_sorted_longest_first() {
+        let lengths = [3, 9, 1, 7, 7, 2];
+        let cfg = BucketConfig {
+            batch_size: 2,
+            max_tokens: None,
+            chunk_size: usize::MAX,
+            shuffle: false,
+        };
+        let b = length_batches(&lengths, &cfg, 0).unwrap();
+        assert_eq!(b, vec![vec![1, 3], vec![4, 0], vec![5, 2]]);
+    }
+
+    #[test]
+    fn token_limit_and_oversized_singletons() {
+        let lengths = [10, 4, 4, 4, 30];
+        let cfg = BucketConfig {
+            batch_size: 8,
+            max_tokens: Some(12),
+            chunk_size: usize::MAX,
+            shuffle: false,
+        };
+        let b = length_batches(&lengths, &cfg, 0).unwrap();
+        assert_eq!(b, vec![vec![4], vec![0], vec![1, 2, 3]]);
+    }
+}

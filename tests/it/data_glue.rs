@@ -330,3 +330,40 @@ fn missing_files_list_candidates() {
         other => panic!("unexpected {other}"),
     }
 }
+
+// From `src/glue.rs` (unit tests live here so that `cargo test` does not compile the library twice).
+mod glue_units {
+    use std::path::Path;
+    use tabs_experiments::glue::*;
+
+    #[test]
+    fn task_names_parse() {
+        for t in GlueTask::ALL {
+            assert_eq!(t.name().parse::<GlueTask>().unwrap(), t);
+            assert_eq!(t.dir_name().parse::<GlueTask>().unwrap(), t);
+        }
+        assert_eq!("STS_B".parse::<GlueTask>().unwrap(), GlueTask::Stsb);
+        assert!("wnli".parse::<GlueTask>().is_err());
+    }
+
+    #[test]
+    fn labels_by_name_or_id() {
+        let p = Path::new("f.tsv");
+        assert_eq!(
+            parse_label(GlueTask::Mnli, "neutral", p, 2, "gold_label").unwrap(),
+            Label::Class(1)
+        );
+        assert_eq!(parse_label(GlueTask::Rte, "1", p, 2, "label").unwrap(), Label::Class(1));
+        assert_eq!(
+            parse_label(GlueTask::Stsb, "3.8", p, 2, "score").unwrap(),
+            Label::Score(3.8)
+        );
+        let e = parse_label(GlueTask::Mnli, "-", p, 9, "gold_label").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "f.tsv:9: column \"gold_label\": label \"-\" is not one of {entailment, neutral, contradiction} or ids {0, 1, 2}"
+        );
+        assert!(parse_label(GlueTask::Stsb, "5.5", p, 2, "score").is_err());
+        assert!(parse_label(GlueTask::Sst2, "2", p, 2, "label").is_err());
+    }
+}

@@ -268,3 +268,27 @@ fn parse_errors() {
     assert_eq!(parse(&deep), Err(ParseError::TooDeep));
     assert_eq!(Op::Med.apply(&[0, 9]), 4);
 }
+
+// From `src/listops.rs` (unit tests live here so that `cargo test` does not compile the library twice).
+mod listops_units {
+    use tabs_experiments::listops::*;
+
+    #[test]
+    fn lra_string_form() {
+        let t = Tree::Node {
+            op: Op::Max,
+            args: vec![Tree::Leaf(4), Tree::Leaf(3)],
+        };
+        assert_eq!(t.to_lra_string(), "( ( ( [MAX 4 ) 3 ) ] )");
+        assert_eq!(t.to_plain_string(), "[MAX 4 3 ]");
+        assert_eq!(t.token_len(), 4);
+    }
+
+    #[test]
+    fn median_truncates() {
+        assert_eq!(Op::Med.apply(&[1, 2]), 1);
+        assert_eq!(Op::Med.apply(&[3, 9, 0, 4]), 3);
+        assert_eq!(Op::Med.apply(&[7, 1, 5]), 5);
+        assert_eq!(Op::SumMod.apply(&[9, 9, 9]), 7);
+    }
+}

@@ -263,3 +263,22 @@ fn task_scoring_helpers() {
     let sts = score_stsb(&[1.0, 2.0, 3.0], &[1.0, 3.0, 2.0]).unwrap();
     assert!((sts.main() - 0.5).abs() < 1e-15); // Pearson 0.5, Spearman 0.5
 }
+
+// From `src/metrics.rs` (unit tests live here so that `cargo test` does not compile the library twice).
+mod metrics_units {
+    use tabs_experiments::metrics::*;
+
+    #[test]
+    fn mcc_accepts_any_class_id() {
+        assert_eq!(matthews_corrcoef(&[usize::MAX, 0], &[usize::MAX, 0]).unwrap(), 1.0);
+    }
+
+    #[test]
+    fn ranks_average_ties() {
+        assert_eq!(
+            average_ranks(&[10.0, 20.0, 10.0, 30.0, 20.0, 20.0]),
+            vec![1.5, 4.0, 1.5, 6.0, 4.0, 4.0]
+        );
+        assert_eq!(average_ranks(&[]), Vec::<f64>::new());
+    }
+}

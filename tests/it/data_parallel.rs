@@ -141,3 +141,71 @@ fn uneven_splits_tabs_and_resume() {
     assert!(format!("{e:#}").contains("--batch-size 2"), "{e:#}");
     assert!(!dir.join("refused").exists());
 }
+
+// From `src/data_parallel.rs` (unit tests live here so that `cargo test` does not compile the library twice).
+mod data_parallel_units {
+    use tabs_experiments::batch::{Encoded, Target};
+    use tabs_experiments::data_parallel::*;
+
+    fn ex(id: u32) -> Encoded {
+        Encoded {
+            input_ids: vec![id],
+            token_type_ids: vec![0],
+            target: Target::Class(0),
+        }
+    }
+
+    fn batch(ids: std::ops::Range<u32>) -> Vec<Encoded> {
+        ids.map(ex).collect()
+    }
+
+    #[test]
+    fn small_batches_join_a_neighbour() {
+        let merged = merge_small(vec![batch(0..4), batch(4..5), batch(5..9), batch(9..10)], 2).unwrap();
+        let sizes: Vec<usize> = merged.iter().map(Vec::len).collect();
+        assert_eq!(sizes, vec![4, 6]);
+        let ids: Vec<u32> = merged.iter().flatten().map(|e| e.input_ids[0]).collect();
+        let mut sorted = ids.clone();
+        sorted.sort();
+        assert_eq!(sorted, (0..10).collect::<Vec<_>>(), "every example kept once");
+        assert!(merge_small(vec![batch(0..1)], 2).is_err());
+        assert_eq!(merge_small(vec![batch(0..1)], 1).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn parts_are_part_major_with_shares() {
+        let items = split_parts(&[batch(0..5), batch(5..9)], 2);
+        let ids: Vec<Vec<u32>> = items
+            .iter()
+            .map(|b| b.examples.iter().map(|e| e.input_ids[0]).collect())
+            .collect();
+        assert_eq!(ids, vec![vec![0, 1, 2], vec![5, 6], vec![3, 4], vec![7, 8]]);
+        let shares: Vec<f32> = items.iter().map(|b| b.share).collect();
+        assert_eq!(shares, vec![0.6, 0.5, 0.4, 0.5]);
+        // The shares of each global batch add up to 1.
+        assert_eq!(shares[0] + shares[2], 1.0);
+        assert_eq!(shares[1] + shares[3], 1.0);
+    }
+
+    #[test]
+    fn slices_shuffle_alike() {
+        type B = burn::backend::NdArray;
+        let batches: Vec<Vec<Encoded>> = (0..12).map(|i| batch(i * 2..i * 2 + 2)).collect();
+        let loader = train_loader::<B>(&batches, 2, 5, &Default::default());
+        let halves = [loader.slice(0, 12), loader.slice(12, 24)];
+        for _epoch in 0..3 {
+            let firsts: Vec<Vec<i64>> = halves
+                .iter()
+                .map(|l| {
+                    l.iter()
+                        .map(|b| b.input.input_ids.into_data().to_vec::<i64>().unwrap()[0])
+                        .collect()
+                })
+                .collect();
+            // Part 0 of batch t holds example 2t, part 1 example 2t + 1: the same t at every step.
+            let pairs: Vec<(i64, i64)> = firsts[0].iter().copied().zip(firsts[1].iter().copied()).collect();
+            assert!(pairs.iter().all(|&(a, b)| b == a + 1), "{pairs:?}");
+            assert_ne!(firsts[0], (0..12).map(|t| 2 * t).collect::<Vec<_>>(), "shuffled");
+        }
+    }
+}

@@ -207,3 +207,83 @@ fn bert_backbone_trains_on_csv_texts_and_its_adapter_loads_back() {
     assert!(logits.iter().all(|x| x.is_finite()));
     let _ = std::fs::remove_dir_all(&data);
 }
+
+// From `src/preflight.rs` (unit tests live here so that `cargo test` does not compile the library twice).
+mod preflight_units {
+    use tabs_experiments::method::Method;
+    use tabs_experiments::preflight::*;
+    use tabs_experiments::train::TrainConfig;
+
+    #[test]
+    fn the_first_differing_key_is_named_with_its_flag() {
+        let dir = std::env::temp_dir().join(format!("tabs-preflight-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let cfg = TrainConfig::new("sst2", Method::Tabs);
+        let err = check_resume(&cfg, &dir).unwrap_err().to_string();
+        assert!(err.contains("does not exist"), "{err}");
+        std::fs::write(dir.join("config.json"), serde_json::to_vec(&cfg).unwrap()).unwrap();
+        check_resume(&cfg, &dir).unwrap();
+        let mut longer = cfg.clone();
+        longer.epochs += 2;
+        check_resume(&longer, &dir).unwrap();
+        let mut other = cfg.clone();
+        other.adapter.spectral_rank = 4;
+        let err = check_resume(&other, &dir).unwrap_err().to_string();
+        assert!(
+            err.contains("adapter.spectral_rank = 16, this run has 4 (--rank)"),
+            "{err}"
+        );
+        let other = TrainConfig::new("sst2", Method::Lora);
+        let err = check_resume(&other, &dir).unwrap_err().to_string();
+        assert!(
+            err.contains("method = \"tabs\", this run has \"lora\" (--method)"),
+            "{err}"
+        );
+        std::fs::write(dir.join("config.json"), "{\"task\": ").unwrap();
+        let err = format!("{:#}", check_resume(&cfg, &dir).unwrap_err());
+        assert!(err.contains("not valid JSON"), "{err}");
+        std::fs::remove_dir_all(&dir).ok();
+    }
+}
+
+// From `src/param_groups.rs` (unit tests live here so that `cargo test` does not compile the library twice).
+mod param_groups_units {
+    use burn::backend::{Autodiff, NdArray};
+    use burn::nn::{Linear, LinearConfig};
+    use burn::optim::GradientsParams;
+    use burn::tensor::Tensor;
+    use tabs_experiments::param_groups::*;
+
+    type Ad = Autodiff<NdArray>;
+
+    fn values(l: &Linear<Ad>) -> Vec<f32> {
+        let mut v = l.weight.val().into_data().to_vec::<f32>().unwrap();
+        v.extend(l.bias.as_ref().unwrap().val().into_data().to_vec::<f32>().unwrap());
+        v
+    }
+
+    #[test]
+    fn a_group_takes_its_gradients_and_only_its_parameters_decay() {
+        let dev = Default::default();
+        let both: Vec<Linear<Ad>> = vec![LinearConfig::new(3, 2).init(&dev), LinearConfig::new(2, 1).init(&dev)];
+        let x = Tensor::<Ad, 2>::ones([4, 3], &dev);
+        let loss = both[1].forward(both[0].forward(x)).sum();
+        let mut grads = GradientsParams::from_grads(loss.backward(), &both);
+        assert_eq!(grads.len(), 4);
+        let group = take_grads::<NdArray>(&param_ids::<Ad, _>(&both[1]), &mut grads);
+        assert_eq!(
+            (group.len(), grads.len()),
+            (2, 2),
+            "weight and bias of the second map moved"
+        );
+        let decayed = decay::<Ad, _>(both.clone(), &[(&group, 0.5)]);
+        assert_eq!(values(&decayed[0]), values(&both[0]), "not in the group: untouched");
+        let want: Vec<f32> = values(&both[1]).iter().map(|v| v * 0.5).collect();
+        assert_eq!(values(&decayed[1]), want);
+        assert!(decayed[1].weight.val().is_require_grad(), "still trainable");
+        let decayed = decay::<Ad, _>(both.clone(), &[(&grads, 0.9)]);
+        let want: Vec<f32> = values(&both[0]).iter().map(|v| v * 0.9).collect();
+        assert_eq!(values(&decayed[0]), want);
+        assert_eq!(values(&decayed[1]), values(&both[1]));
+    }
+}
