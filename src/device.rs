@@ -224,20 +224,11 @@ pub fn on_devices<J: OnDevices>(args: &DeviceArgs, job: J) -> Result<J::Output> 
     }
 }
 
-/// The number of CUDA devices, or an error when there is none or the CUDA driver cannot be loaded. cubecl panics
-/// in its device thread then (and the caller on the closed channel); the probe catches that, with the panic
-/// messages kept off the terminal, so `--device cuda` on a machine without a GPU ends in one error line.
+/// The number of CUDA devices, or an error when there is none or the CUDA driver cannot be loaded (one line, not
+/// cubecl's panic: [`tabs_hf::cuda_probe`]).
 #[cfg(feature = "cuda")]
 pub fn cuda_device_count() -> Result<usize> {
-    let hook = std::panic::take_hook();
-    std::panic::set_hook(Box::new(|_| {}));
-    let count = std::panic::catch_unwind(|| <burn::backend::Cuda as Backend>::device_count(0));
-    std::panic::set_hook(hook);
-    match count {
-        Ok(0) => bail!("--device cuda: the CUDA driver reports no GPU"),
-        Ok(n) => Ok(n),
-        Err(_) => bail!("--device cuda: no usable CUDA driver (libcuda could not be loaded or initialised; is there an NVIDIA GPU and its driver?)"),
-    }
+    Ok(tabs_hf::cuda_probe::cuda_device_count()?)
 }
 
 /// Why `--device NAME` cannot run in this binary: not built with the backend's feature, an unknown name, or

@@ -165,6 +165,7 @@ fn wgpu_forward(_: &Args, _: &IdBatch, _: &Tokenizer, _: Instant) -> Result<()> 
 
 #[cfg(feature = "cuda")]
 fn cuda_forward(args: &Args, batch: &IdBatch, tokenizer: &Tokenizer, start: Instant) -> Result<()> {
+    tabs_hf::cuda_probe::cuda_device_count()?;
     forward_on::<burn::backend::Cuda>(args, batch, tokenizer, start, &Default::default())
 }
 

@@ -69,6 +69,7 @@ fn wgpu_run(_: &Args) -> Result<()> {
 
 #[cfg(feature = "cuda")]
 fn cuda_run(args: &Args) -> Result<()> {
+    tabs_hf::cuda_probe::cuda_device_count()?;
     run::<burn::backend::Cuda>(args, "burn-cuda")
 }
 

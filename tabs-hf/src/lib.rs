@@ -12,6 +12,7 @@
 //! | the inputs of a forward pass (`input_ids`, `attention_mask`, `token_type_ids`) | [`input`] |
 //! | `tokenizer.json` pipelines called with transformers' truncation / padding semantics | [`text`] |
 //! | the `config.json` keys every encoder shares, with each family's defaults | [`config`] |
+//! | is there a CUDA device? (feature `cuda`; one error line instead of cubecl's panic) | `cuda_probe` |
 //! | what a backbone supplies: config, embeddings, attention | [`architecture`] |
 //! | the encoder skeleton: layers, the per-layer gate loop, input validation | [`encoder`] |
 //! | `tabs` adapters in any backbone ([`tabs::Adaptable`]) | [`adapters`] |
@@ -33,6 +34,8 @@ pub mod backbone_names;
 pub mod checkpoint;
 pub mod classifier;
 pub mod config;
+#[cfg(feature = "cuda")]
+pub mod cuda_probe;
 pub mod encoder;
 pub mod error;
 pub mod input;
