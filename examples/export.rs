@@ -27,6 +27,7 @@ struct Args {
 }
 
 fn main() -> std::process::ExitCode {
+    tabs_hf::malloc::reuse_freed_memory();
     tabs_experiments::cli::exit("export", run(Args::parse()))
 }
 

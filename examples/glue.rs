@@ -75,6 +75,7 @@ fn config(a: &Args, demo: bool) -> Result<TrainConfig> {
 }
 
 fn main() -> std::process::ExitCode {
+    tabs_hf::malloc::reuse_freed_memory();
     tabs_experiments::cli::exit("glue", run_cli(Args::parse()))
 }
 

@@ -85,6 +85,7 @@ fn batch<B: Backend>(
 }
 
 fn main() -> Result<()> {
+    tabs_hf::malloc::reuse_freed_memory();
     let args = Args::parse();
     on_device(&args.device, Job(&args))
 }

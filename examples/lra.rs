@@ -67,6 +67,7 @@ struct Args {
 }
 
 fn main() -> std::process::ExitCode {
+    tabs_hf::malloc::reuse_freed_memory();
     tabs_experiments::cli::exit("lra", run_cli(Args::parse()))
 }
 

@@ -51,6 +51,7 @@ struct Args {
 }
 
 fn main() -> std::process::ExitCode {
+    tabs_hf::malloc::reuse_freed_memory();
     tabs_experiments::cli::exit("predict", run_cli(Args::parse()))
 }
 

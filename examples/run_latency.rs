@@ -34,6 +34,7 @@ struct Args {
 }
 
 fn main() -> std::process::ExitCode {
+    tabs_hf::malloc::reuse_freed_memory();
     tabs_experiments::cli::exit("run_latency", run_cli(Args::parse()))
 }
 

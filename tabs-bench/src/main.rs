@@ -312,6 +312,7 @@ fn progress(line: &str) {
 }
 
 fn main() -> std::process::ExitCode {
+    tabs_hf::malloc::reuse_freed_memory();
     tabs_experiments::cli::exit("tabs-bench", run_cli(Cli::parse()))
 }
 

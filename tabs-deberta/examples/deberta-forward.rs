@@ -67,6 +67,7 @@ struct Args {
 }
 
 fn main() -> ExitCode {
+    tabs_hf::malloc::reuse_freed_memory();
     let args = Args::parse();
     match run(&args) {
         Ok(()) => ExitCode::SUCCESS,

@@ -10,6 +10,7 @@ use burn::backend::NdArray;
 use burn::tensor::{Distribution, Tensor};
 
 fn main() {
+    tabs_hf::malloc::reuse_freed_memory();
     let dev = Default::default();
     for (m, k, n, batch) in [
         (512, 768, 768, 1),

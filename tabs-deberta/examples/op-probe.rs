@@ -25,6 +25,7 @@ fn time<F: FnMut()>(name: &str, mut f: F) {
 }
 
 fn main() {
+    tabs_hf::malloc::reuse_freed_memory();
     type B = NdArray;
     let dev = Default::default();
     let t: usize = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(512);

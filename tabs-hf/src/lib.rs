@@ -39,6 +39,7 @@ pub mod cuda_probe;
 pub mod encoder;
 pub mod error;
 pub mod input;
+pub mod malloc;
 pub mod text;
 pub mod weights;
 

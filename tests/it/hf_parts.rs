@@ -1,5 +1,5 @@
 //! `tabs-hf`'s pieces on their own: checkpoint weights (prefix, missing and mismatched keys), adapter files'
-//! legacy keys, activations. (Here, not in `tabs-hf`, so that `cargo test` does not compile that library twice.)
+//! legacy keys, activations, the malloc settings. (Here, not in `tabs-hf`, so that `cargo test` does not compile that library twice.)
 
 // `tabs_hf::weights`.
 mod weights {
@@ -131,5 +131,21 @@ mod activation {
         assert!(close(got(Activation::Silu)[0], -0.268_941));
         assert_eq!(got(Activation::Relu), vec![0.0, 0.0, 2.0]);
         assert!(close(got(Activation::Tanh)[2], 0.964_028));
+    }
+}
+
+// `tabs_hf::malloc`.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+mod malloc {
+    /// glibc accepts both settings, unless the environment decides. (What they change is measured, not tested:
+    /// `tabs-bench/results/cpu-speed/malloc.txt`. In-process it cannot be observed from a test: libtest runs each
+    /// test on its own thread, whose glibc arena is a separate mmapped heap of at most 64 MiB, so a block of
+    /// 64 MiB is mmapped there whatever `M_MMAP_MAX` says.)
+    #[test]
+    fn glibc_takes_the_settings() {
+        let env_decides = ["MALLOC_MMAP_MAX_", "MALLOC_TRIM_THRESHOLD_"]
+            .iter()
+            .any(|k| std::env::var_os(k).is_some());
+        assert_eq!(tabs_hf::malloc::reuse_freed_memory(), !env_decides);
     }
 }
