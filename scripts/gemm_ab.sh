@@ -8,7 +8,7 @@
 #  avx512   this tree: matrixmultiply with its AVX-512 kernel on CPUs that have AVX-512 (else the same as fma);
 #  openblas this tree with `--features tabs/blas` (the system OpenBLAS), OPENBLAS_NUM_THREADS=1 (rayon
 #           parallelises over the batch of matrices; 2 OpenBLAS threads oversubscribe the 2 cores) and, when set,
-#           OPENBLAS_CORETYPE (Debian's OpenBLAS 0.3.21 takes a 2023 Xeon for a Prescott: set SkylakeX there).
+#           OPENBLAS_CORETYPE (Debian's OpenBLAS 0.3.21 takes a family-6 model-207 Xeon for a Prescott: set SkylakeX there).
 # Each round runs matmul-probe (DeBERTa-base GEMMs), deberta-speed (the frozen base-size forward, batch 1, 128 and
 # 512 tokens) and tabs-bench train-step (one LoRA step, batch 8 x 128). Writes OUT/runs.txt (every run's output)
 # and OUT/step-<variant>-r<round>/. Keeps the builds in TARGET/gemm-ab/ (TARGET: $CARGO_TARGET_DIR or target).
@@ -21,23 +21,24 @@ rounds=${2:-2}
 target=${CARGO_TARGET_DIR:-target}/release
 bins=${CARGO_TARGET_DIR:-target}/gemm-ab
 mkdir -p "$out"
-build() { # variant, cargo flags... (OPENBLAS_BIN: take the openblas variant's binaries from there instead)
+take() { # variant, release folder (cargo's layout): copy its three binaries into $bins/<variant>
+  mkdir -p "$bins/$1"
+  cp "$2/tabs-bench" "$2/examples/deberta-speed" "$2/examples/matmul-probe" "$bins/$1/"
+}
+build() { # variant, cargo flags... (OPENBLAS_BIN: a release folder built with them, taken instead of building)
   local v=$1
   shift
   if [ "$v" = openblas ] && [ -n "${OPENBLAS_BIN:-}" ]; then
-    mkdir -p "$bins/$v"
-    cp "$OPENBLAS_BIN"/{tabs-bench,deberta-speed,matmul-probe} "$bins/$v/"
+    take "$v" "$OPENBLAS_BIN"
     return
   fi
   cargo build --release -q -p tabs-bench -p tabs-deberta --bin tabs-bench --example deberta-speed \
     --example matmul-probe "$@"
-  mkdir -p "$bins/$v"
-  cp "$target/tabs-bench" "$target/examples/deberta-speed" "$target/examples/matmul-probe" "$bins/$v/"
+  take "$v" "$target"
 }
 variants="avx512 openblas"
 if [ -n "${FMA_BIN:-}" ]; then
-  mkdir -p "$bins/fma"
-  cp "$FMA_BIN/tabs-bench" "$FMA_BIN/examples/deberta-speed" "$FMA_BIN/examples/matmul-probe" "$bins/fma/"
+  take fma "$FMA_BIN"
   variants="fma $variants"
 fi
 build openblas --features tabs/blas

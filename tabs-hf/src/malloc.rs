@@ -16,16 +16,18 @@
 //! their own program (the two settings are process-wide). Setting `MALLOC_MMAP_MAX_` or `MALLOC_TRIM_THRESHOLD_`
 //! in the environment (glibc's own tunables) leaves the choice to the environment.
 
+/// glibc's environment tunables for the two settings; when either is set, the environment decides.
+pub const ENV_TUNABLES: [&str; 2] = ["MALLOC_MMAP_MAX_", "MALLOC_TRIM_THRESHOLD_"];
+
+/// Whether the environment sets one of [`ENV_TUNABLES`].
+pub fn environment_decides() -> bool {
+    ENV_TUNABLES.iter().any(|k| std::env::var_os(k).is_some())
+}
+
 /// Applies `M_MMAP_MAX = 0` and `M_TRIM_THRESHOLD = 2 GiB` to glibc's malloc, unless the environment already
 /// sets either. Returns whether the settings were applied (false off glibc, or when the environment decides).
 pub fn reuse_freed_memory() -> bool {
-    if ["MALLOC_MMAP_MAX_", "MALLOC_TRIM_THRESHOLD_"]
-        .iter()
-        .any(|k| std::env::var_os(k).is_some())
-    {
-        return false;
-    }
-    apply()
+    !environment_decides() && apply()
 }
 
 #[cfg(all(target_os = "linux", target_env = "gnu"))]

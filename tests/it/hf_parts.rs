@@ -143,9 +143,7 @@ mod malloc {
     /// 64 MiB is mmapped there whatever `M_MMAP_MAX` says.)
     #[test]
     fn glibc_takes_the_settings() {
-        let env_decides = ["MALLOC_MMAP_MAX_", "MALLOC_TRIM_THRESHOLD_"]
-            .iter()
-            .any(|k| std::env::var_os(k).is_some());
+        let env_decides = tabs_hf::malloc::environment_decides();
         assert_eq!(tabs_hf::malloc::reuse_freed_memory(), !env_decides);
     }
 }
