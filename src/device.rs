@@ -6,8 +6,8 @@
 use std::str::FromStr;
 
 use anyhow::{bail, Result};
-use burn::backend::NdArray;
 use burn::tensor::backend::Backend;
+use tabs_hf::Cpu;
 
 /// A job generic over the backend (train jobs wrap it in `burn::backend::Autodiff<B>`).
 pub trait OnDevice {
@@ -32,7 +32,7 @@ pub trait OnDevices {
 /// * `all`: every device the backend reports;
 /// * `I,J,…`: those indices, each optionally written `backend:index` (`cuda:0,cuda:1`).
 ///
-/// The CPU backend (burn-ndarray) has one device; `--devices N` there runs N training workers on it, which checks
+/// The CPU backend ([`tabs_hf::Cpu`], burn-flex) has one device; `--devices N` there runs N training workers on it, which checks
 /// the data-parallel path without a GPU but gains no speed (the CPU's cores are already shared by each matmul).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum Devices {
@@ -163,7 +163,7 @@ pub fn main_device<D>(devices: &[D]) -> Result<&D> {
 /// Run `job` on the backend named by `--device` (`cpu`, `wgpu` or `cuda`), on its default device.
 pub fn on_device<J: OnDevice>(device: &str, job: J) -> Result<J::Output> {
     match device {
-        "cpu" => job.run::<NdArray>(Default::default()),
+        "cpu" => job.run::<Cpu>(Default::default()),
         #[cfg(feature = "wgpu")]
         "wgpu" => job.run::<burn::backend::Wgpu>(Default::default()),
         #[cfg(feature = "cuda")]
@@ -194,7 +194,7 @@ pub fn on_devices<J: OnDevices>(args: &DeviceArgs, job: J) -> Result<J::Output> 
         #[cfg(not(feature = "ddp"))]
         "cpu" => {
             let n = args.devices.indices("cpu", || 1, true)?.map_or(1, |i| i.len());
-            job.run::<NdArray>(vec![Default::default(); n])
+            job.run::<Cpu>(vec![Default::default(); n])
         }
         #[cfg(feature = "wgpu")]
         "wgpu" => {

@@ -118,7 +118,7 @@ pub fn check_method(method: Method, format: ExportFormat) -> Result<()> {
 /// Export the run in `run_dir` (base checkpoint `model`) as `format` into `out`, on the CPU; see the module docs.
 /// Checks the output folder and the method before loading anything.
 pub fn export_run(run_dir: &Path, model: Option<&Path>, format: ExportFormat, out: &Path) -> Result<()> {
-    type B = burn::backend::NdArray;
+    type B = tabs_hf::Cpu;
     let device = Default::default();
     check_out(out)?;
     let cfg = crate::run_folder::read_config(run_dir)?;

@@ -8,7 +8,7 @@ use std::str::FromStr;
 /// A device choice.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DeviceKind {
-    /// burn-ndarray on the CPU (always available).
+    /// The CPU backend, [`tabs_hf::Cpu`] (burn-flex; always available).
     Cpu,
     /// burn-wgpu (feature `wgpu`).
     Wgpu,
@@ -67,7 +67,7 @@ impl DeviceKind {
     pub fn describe(self) -> String {
         match self {
             DeviceKind::Cpu => format!(
-                "cpu (burn-ndarray, {} threads)",
+                "cpu (burn-flex, {} threads)",
                 std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
             ),
             DeviceKind::Wgpu => "wgpu (burn-wgpu, default adapter)".into(),

@@ -279,8 +279,8 @@ macro_rules! on_device {
         $kind.check().map_err(|e| anyhow!(e))?;
         match $kind {
             DeviceKind::Cpu => {
-                type $B = burn::backend::NdArray;
-                let $dev = burn::backend::ndarray::NdArrayDevice::default();
+                type $B = tabs_hf::Cpu;
+                let $dev = burn::backend::flex::FlexDevice;
                 $body
             }
             DeviceKind::Wgpu => {

@@ -56,7 +56,7 @@ impl<B: Backend> FromWeights<B, BertConfig> for Attention<B> {
 impl<B: Backend> SelfAttention<B> for Attention<B> {
     type Context = ();
 
-    /// `x` `[b, T, d]`, gates `[b, T, R]` (if gated), `key_mask` `[b, 1, 1, T]` (true = padding) → `[b, T, d]`.
+    /// `x` `[b, T, d]`, gates `[b, T, R]` (if gated), `key_mask` `[b, H, T, T]` (true = padding key) → `[b, T, d]`.
     fn attend(
         &self,
         x: Tensor<B, 3>,
@@ -74,7 +74,7 @@ impl<B: Backend> SelfAttention<B> for Attention<B> {
         let scale = (dh as f64).powf(-0.5);
         let scores = q.matmul(k.swap_dims(2, 3)).mul_scalar(scale);
         // A large finite negative (not −∞) so that an all-padding row gives a uniform row instead of NaN.
-        let scores = scores.mask_fill(key_mask.expand([b, h, t, t]), f32::MIN);
+        let scores = scores.mask_fill(key_mask, f32::MIN);
         let probs = self.probs_dropout.forward(softmax(scores, 3));
         let context = probs.matmul(v).swap_dims(1, 2).reshape([b, t, d]);
         self.output.forward(context, x, gates)

@@ -17,7 +17,6 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
-use burn::backend::NdArray;
 use burn::tensor::backend::Backend;
 use clap::Parser;
 use tabs_deberta::forward_io::{self, ForwardOutput, IdBatch, RequestForm};
@@ -147,7 +146,7 @@ fn run(args: &Args) -> Result<()> {
     }
 
     match args.device.as_str() {
-        "cpu" => forward_on::<NdArray<f32>>(args, &batch, &tokenizer, start, &Default::default()),
+        "cpu" => forward_on::<tabs_hf::Cpu>(args, &batch, &tokenizer, start, &Default::default()),
         "wgpu" => wgpu_forward(args, &batch, &tokenizer, start),
         "cuda" => cuda_forward(args, &batch, &tokenizer, start),
         other => bail!("--device {other:?}: expected cpu, wgpu or cuda"),

@@ -12,7 +12,6 @@ use tabs_experiments as _;
 use std::time::Instant;
 
 use anyhow::{bail, Result};
-use burn::backend::NdArray;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Int, Tensor, TensorData};
 use clap::Parser;
@@ -51,7 +50,7 @@ fn run_cli(args: Args) -> Result<()> {
         bail!("--lengths: expected lengths of at least 1 token");
     }
     match args.device.as_str() {
-        "cpu" => run::<NdArray>(&args, "burn-ndarray"),
+        "cpu" => run::<tabs_hf::Cpu>(&args, "burn-flex"),
         "wgpu" => wgpu_run(&args),
         "cuda" => cuda_run(&args),
         other => bail!("--device {other:?}: expected cpu, wgpu or cuda"),

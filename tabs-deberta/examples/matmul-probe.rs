@@ -6,8 +6,8 @@ use tabs_experiments as _;
 
 use std::time::Instant;
 
-use burn::backend::NdArray;
 use burn::tensor::{Distribution, Tensor};
+use tabs_hf::Cpu;
 
 fn main() {
     tabs_hf::malloc::reuse_freed_memory();
@@ -18,8 +18,8 @@ fn main() {
         (512, 64, 512, 12),
         (128, 768, 768, 1),
     ] {
-        let a = Tensor::<NdArray, 3>::random([batch, m, k], Distribution::Normal(0.0, 1.0), &dev);
-        let b = Tensor::<NdArray, 3>::random([batch, k, n], Distribution::Normal(0.0, 1.0), &dev);
+        let a = Tensor::<Cpu, 3>::random([batch, m, k], Distribution::Normal(0.0, 1.0), &dev);
+        let b = Tensor::<Cpu, 3>::random([batch, k, n], Distribution::Normal(0.0, 1.0), &dev);
         let _ = a.clone().matmul(b.clone()).into_data();
         let iters = 5;
         let s = Instant::now();
@@ -31,11 +31,11 @@ fn main() {
         println!("[{batch}×{m}×{k}]·[{k}×{n}]: {:.2} ms, {gflops:.1} GFLOP/s", t * 1e3);
     }
     // A linear map of a batch: burn's `linear` multiplies [b, T, d] by the weight broadcast to [1, d, d'], which
-    // burn-ndarray runs as b separate GEMMs; against one GEMM of the batch flattened to [b·T, d] (reshape included).
+    // a backend may run as b separate GEMMs; against one GEMM of the batch flattened to [b·T, d] (reshape included).
     for (b, t, k, n) in [(4, 128, 768, 768), (4, 128, 768, 3072), (4, 512, 768, 768)] {
-        let x = Tensor::<NdArray, 3>::random([b, t, k], Distribution::Normal(0.0, 1.0), &dev);
-        let w = Tensor::<NdArray, 2>::random([k, n], Distribution::Normal(0.0, 1.0), &dev);
-        let time = |f: &dyn Fn() -> Tensor<NdArray, 3>| {
+        let x = Tensor::<Cpu, 3>::random([b, t, k], Distribution::Normal(0.0, 1.0), &dev);
+        let w = Tensor::<Cpu, 2>::random([k, n], Distribution::Normal(0.0, 1.0), &dev);
+        let time = |f: &dyn Fn() -> Tensor<Cpu, 3>| {
             let _ = f().into_data();
             let iters = 5;
             let s = Instant::now();

@@ -10,9 +10,9 @@ use tabs_experiments as _;
 
 use std::time::Instant;
 
-use burn::backend::NdArray;
 use burn::tensor::activation::{gelu, softmax};
 use burn::tensor::{Distribution, Int, Tensor, TensorData};
+use tabs_hf::Cpu;
 
 fn time<F: FnMut()>(name: &str, mut f: F) {
     f();
@@ -26,7 +26,7 @@ fn time<F: FnMut()>(name: &str, mut f: F) {
 
 fn main() {
     tabs_hf::malloc::reuse_freed_memory();
-    type B = NdArray;
+    type B = Cpu;
     let dev = Default::default();
     let t: usize = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(512);
     let scores = Tensor::<B, 4>::random([1, 12, t, t], Distribution::Normal(0.0, 1.0), &dev);
@@ -79,7 +79,7 @@ fn main() {
         let _ = scores.clone().select(3, idx.clone()).into_data();
     });
     time("skew [1,12,T,2T-1]", || {
-        let _ = tabs_deberta::relative::skew(wide.clone().reshape([12, t, 2 * t - 1])).into_data();
+        let _ = tabs_deberta::relative::skew(wide.clone(), false).into_data();
     });
     time("swap_dims(2,3) + add", || {
         let _ = (scores.clone().swap_dims(2, 3) + scores.clone()).into_data();

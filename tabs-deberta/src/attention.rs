@@ -142,23 +142,22 @@ impl<B: Backend> SelfAttention<B> for Attention<B> {
 }
 
 impl<B: Backend> Attention<B> {
-    /// `[b, T, H·dh]` → per-head rows `[b·H, T, dh]` (HF's `transpose_for_scores`). Attention runs on 3-D
-    /// tensors: burn-ndarray's batched matmul is ~17× slower on 4-D strided views (measured, `op-probe`).
-    fn heads(&self, x: Tensor<B, 3>) -> Tensor<B, 3> {
+    /// `[b, T, H·dh]` → per-head rows `[b, H, T, dh]` (HF's `transpose_for_scores`): a strided view, which the
+    /// CPU backend (burn-flex) and the GPU backends multiply without copying it.
+    fn heads(&self, x: Tensor<B, 3>) -> Tensor<B, 4> {
         let [b, t, _] = x.dims();
         let (h, dh) = (self.shape.heads, self.shape.head_size);
-        x.reshape([b, t, h, dh]).swap_dims(1, 2).reshape([b * h, t, dh])
+        x.reshape([b, t, h, dh]).swap_dims(1, 2)
     }
 
-    /// Projected relative-embedding rows for the 2T − 1 distances, per head and batch: `[b·H, 2T − 1, dh]`.
-    /// Projects only the selected rows when 2T − 1 < 2·span, else all 2·span rows and then selects (rows of
-    /// a 2-D tensor: a cheap gather); the values are the same either way.
+    /// Projected relative-embedding rows for the 2T − 1 distances, per head: `[b, H, 2T − 1, dh]` (a view,
+    /// expanded over the batch). Projects only the selected rows when 2T − 1 < 2·span, else all 2·span rows and
+    /// then selects (rows of a 2-D tensor: a cheap gather); the values are the same either way.
     ///
     /// The c2p / p2c products then multiply by all 2T − 1 rows, where HF multiplies by the 2·span table rows and
-    /// gathers `[T, T]` columns by index. That gather was measured on burn-ndarray (`op-probe 2048`): selecting the
-    /// 2T − 1 columns of the `[12, T, 512]` table product took 7.7 s against 0.87 s for the whole `[12, T, 2T − 1]`
-    /// product (ndarray's `select` on an inner axis copies element by element), so the per-distance product stays.
-    fn positions(&self, rel: &Tensor<B, 2>, rows: &Tensor<B, 1, Int>, query_side: bool, b: usize) -> Tensor<B, 3> {
+    /// gathers `[T, T]` columns by index: an element-wise gather of `[b·H, T, T]` values costs more on the CPU
+    /// backends than the extra GEMM columns (`op-probe`, tabs-bench/README.md).
+    fn positions(&self, rel: &Tensor<B, 2>, rows: &Tensor<B, 1, Int>, query_side: bool, b: usize) -> Tensor<B, 4> {
         let project = |x: Tensor<B, 2>| match (query_side, self.shape.share_att_key) {
             (false, true) => self.key_proj.forward_static(x),
             (true, true) => self.query_proj.forward_static(x),
@@ -172,14 +171,10 @@ impl<B: Backend> Attention<B> {
             project(rel.clone()).select(0, rows.clone())
         };
         let (h, dh) = (self.shape.heads, self.shape.head_size);
-        projected
-            .reshape([1, n, h, dh])
-            .swap_dims(1, 2)
-            .expand([b, h, n, dh])
-            .reshape([b * h, n, dh])
+        projected.reshape([1, n, h, dh]).swap_dims(1, 2).expand([b, h, n, dh])
     }
 
-    /// `x` `[b, T, d]`, gates `[b, T, R]` (spectral adapters), `key_mask` `[b, 1, 1, T]` (true = padding) →
+    /// `x` `[b, T, d]`, gates `[b, T, R]` (spectral adapters), `key_mask` `[b, H, T, T]` (true = padding key) →
     /// `[b, T, d]`.
     pub fn forward(
         &self,
@@ -191,32 +186,27 @@ impl<B: Backend> Attention<B> {
         let [b, t, _] = x.dims();
         let (h, dh) = (self.shape.heads, self.shape.head_size);
         let scale = self.shape.scale();
-        let q = self.heads(self.query_proj.forward(x.clone(), gates));
-        let k = self.heads(self.key_proj.forward(x.clone(), gates));
-        let v = self.heads(self.value_proj.forward(x.clone(), gates));
-        // 1/σ is applied to Q or K (`[b·H, T, dh]`) rather than to the `[b·H, T, T]` terms: the same sums up to
+        let q = self.query_proj.forward(x.clone(), gates);
+        // 1/σ is applied to Q or K (`[b, T, d]`) rather than to the `[b, H, T, T]` terms: the same sums up to
         // f32 rounding, two fewer passes over T² values.
-        let k = k.div_scalar(scale);
-        let mut scores = q.clone().matmul(k.clone().swap_dims(1, 2));
+        let k = self.heads(self.key_proj.forward(x.clone(), gates).div_scalar(scale));
+        let v = self.heads(self.value_proj.forward(x.clone(), gates));
+        let mut scores = self.heads(q.clone()).matmul(k.clone().swap_dims(2, 3));
         if let (true, Some(rel)) = (self.shape.relative, rel) {
             let r = self.rel_dropout.forward(rel.embeddings.clone());
             if self.shape.c2p {
                 let pos_k = self.positions(&r, &rel.c2p_rows, false, b);
-                scores = scores + skew(q.div_scalar(scale).matmul(pos_k.swap_dims(1, 2)));
+                let c2p = self.heads(q.div_scalar(scale)).matmul(pos_k.swap_dims(2, 3));
+                scores = scores + skew(c2p, false);
             }
             if self.shape.p2c {
                 let pos_q = self.positions(&r, &rel.p2c_rows, true, b);
-                scores = scores + skew(k.matmul(pos_q.swap_dims(1, 2))).swap_dims(1, 2);
+                scores = scores + skew(k.matmul(pos_q.swap_dims(2, 3)), true);
             }
         }
-        let scores = scores.reshape([b, h, t, t]);
-        let scores = scores.mask_fill(key_mask.expand([b, h, t, t]), f32::MIN);
-        let probs = self.probs_dropout.forward(softmax(scores, 3)).reshape([b * h, t, t]);
-        let context = probs
-            .matmul(v)
-            .reshape([b, h, t, dh])
-            .swap_dims(1, 2)
-            .reshape([b, t, h * dh]);
+        let scores = scores.mask_fill(key_mask, f32::MIN);
+        let probs = self.probs_dropout.forward(softmax(scores, 3));
+        let context = probs.matmul(v).swap_dims(1, 2).reshape([b, t, h * dh]);
         self.output.forward(context, x, gates)
     }
 }

@@ -54,41 +54,47 @@ pub fn distance_rows(t: usize, buckets: Option<usize>, max_rel: usize, span: usi
     (c2p, p2c)
 }
 
-/// Y[n, i, j] = X[n, i, (T − 1) − i + j] for X `[n, T, 2T − 1]` → Y `[n, T, T]`.
+/// Y[b, h, i, j] = X[b, h, i, (T − 1) − i + j] for X `[b, H, T, 2T − 1]` → Y `[b, H, T, T]`, or its transpose in
+/// the last two axes, Y[b, h, i, j] = X[b, h, j, (T − 1) − j + i], when `transpose` (the p2c term).
 ///
-/// Row i of X, flattened with stride 2T − 1, starts the wanted window at offset i·(2T − 1) + (T − 1) − i =
-/// i·(2T − 2) + (T − 1); so dropping the first T − 1 values and viewing the rest with stride 2T − 2 aligns
-/// every row's window at column 0.
+/// Row i of one `[T, 2T − 1]` slab, flattened with stride 2T − 1, starts the wanted window at offset
+/// i·(2T − 1) + (T − 1) − i = i·(2T − 2) + (T − 1); so dropping the first T − 1 values and viewing the rest with
+/// stride 2T − 2 aligns every row's window at column 0.
 ///
-/// Without autodiff this is done one `[T, 2T − 1]` slab at a time: a slab of a contiguous X is contiguous, and so
-/// is its flat range, so every reshape copies contiguous memory, then the n `[T, T]` windows are concatenated row
-/// by row. On the whole `[n, T·(2T − 1)]` at once the range is not contiguous across n, and burn-ndarray's reshape
-/// copies all n·T·(2T − 2) values element by element (`op-probe 2048`, 12 heads at T = 2048: 1.9 s whole, 1.4 s
-/// slab by slab). Under autodiff the whole-tensor form is kept: the backward of each of n slices would be a zero
-/// tensor of X's full size.
-pub fn skew<B: Backend>(x: Tensor<B, 3>) -> Tensor<B, 3> {
-    let [n, t, w] = x.dims();
+/// Without autodiff this is done one `[T, 2T − 1]` slab at a time, so that every view is 2-D: the CPU backends
+/// copy a 2-D strided view (transposed or not) row by row or by tiles, but walk a 3-D one element by element
+/// (burn-flex's `StridedIter`, burn-ndarray's `to_vec_mapped`); the n `[T, T]` windows are then concatenated.
+/// Under autodiff the whole-tensor form is kept: the backward of each of n slices would be a zero tensor of X's
+/// full size.
+pub fn skew<B: Backend>(x: Tensor<B, 4>, transpose: bool) -> Tensor<B, 4> {
+    let [b, h, t, w] = x.dims();
     debug_assert_eq!(w, 2 * t - 1);
+    let n = b * h;
+    let stride = 2 * t - 2;
     if t == 1 {
         return x;
     }
-    let stride = 2 * t - 2;
+    let x = x.reshape([n, t * w]);
     if B::ad_enabled(&x.device()) {
-        return x
-            .reshape([n, t * w])
+        let y = x
             .slice([0..n, (t - 1)..(t - 1 + t * stride)])
-            .reshape([n, t, stride])
-            .slice([0..n, 0..t, 0..t]);
+            .reshape([b, h, t, stride])
+            .slice([0..b, 0..h, 0..t, 0..t]);
+        return if transpose { y.swap_dims(2, 3) } else { y };
     }
     let windows = (0..n)
         .map(|k| {
-            x.clone()
-                .slice([k..k + 1, 0..t, 0..w])
-                .reshape([t * w])
-                .slice((t - 1)..(t - 1 + t * stride))
-                .reshape([1, t, stride])
-                .slice([0..1, 0..t, 0..t])
+            let y = x
+                .clone()
+                .slice([k..k + 1, (t - 1)..(t - 1 + t * stride)])
+                .reshape([t, stride])
+                .slice([0..t, 0..t]);
+            if transpose {
+                y.transpose()
+            } else {
+                y
+            }
         })
         .collect();
-    Tensor::cat(windows, 0)
+    Tensor::cat(windows, 0).reshape([b, h, t, t])
 }

@@ -85,7 +85,7 @@ pub fn lookup<B: Backend>(table: Tensor<B, 2>, ids: Tensor<B, 2, Int>) -> Tensor
 pub trait SelfAttention<B: Backend>: Module<B> + ModuleDisplay {
     /// The per-forward context it reads (the embeddings' [`Embed::Context`]).
     type Context;
-    /// `x` `[b, T, d]`, gates `[b, T, R]` (if gated), `key_mask` `[b, 1, 1, T]` (true = padding) → `[b, T, d]`.
+    /// `x` `[b, T, d]`, gates `[b, T, R]` (if gated), `key_mask` `[b, H, T, T]` (true = padding key) → `[b, T, d]`.
     fn attend(
         &self,
         x: Tensor<B, 3>,

@@ -5,7 +5,8 @@
 //! `[b·H, T, 2T − 1]` relative terms are 12·512·1023·4 B = 25 MB per sequence, the `[b·H, T, T]` scores 12.6 MB),
 //! so every pass page-faults its whole working set back in, zero-filled by the kernel: on a 2-core Xeon the
 //! batch-4 pass at 512 tokens spent 28 s of system time in 66 s. With `M_MMAP_MAX = 0` every block comes from the
-//! heap, and with `M_TRIM_THRESHOLD` at 2 GiB the heap's freed top stays mapped, so the next pass reuses it:
+//! heap, and with `M_TRIM_THRESHOLD = −1` (mallopt(3): never trim) the heap's freed top stays mapped, so the next
+//! pass reuses it:
 //! 3.9 → 3.5 s per sequence at batch 1 and 4.6–4.8 → 3.4–3.6 s at batch 4, for 12 % more peak memory (1.15 →
 //! 1.29 GB; `tabs-bench/results/cpu-speed/malloc.txt`, one run each). Blocks allocated on worker threads (the rayon
 //! pool, where burn-ndarray's matmul allocates its output) still come from `mmap`: a thread's glibc arena is a heap
@@ -24,7 +25,7 @@ pub fn environment_decides() -> bool {
     ENV_TUNABLES.iter().any(|k| std::env::var_os(k).is_some())
 }
 
-/// Applies `M_MMAP_MAX = 0` and `M_TRIM_THRESHOLD = 2 GiB` to glibc's malloc, unless the environment already
+/// Applies `M_MMAP_MAX = 0` and `M_TRIM_THRESHOLD = −1` (never trim) to glibc's malloc, unless the environment already
 /// sets either. Returns whether the settings were applied (false off glibc, or when the environment decides).
 pub fn reuse_freed_memory() -> bool {
     !environment_decides() && apply()
@@ -34,7 +35,7 @@ pub fn reuse_freed_memory() -> bool {
 fn apply() -> bool {
     // SAFETY: mallopt only changes allocator parameters; it is called before this program starts its threads
     // (and glibc serialises it against concurrent allocation with the arena lock regardless).
-    unsafe { libc::mallopt(libc::M_MMAP_MAX, 0) == 1 && libc::mallopt(libc::M_TRIM_THRESHOLD, i32::MAX) == 1 }
+    unsafe { libc::mallopt(libc::M_MMAP_MAX, 0) == 1 && libc::mallopt(libc::M_TRIM_THRESHOLD, -1) == 1 }
 }
 
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]

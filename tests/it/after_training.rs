@@ -5,7 +5,6 @@
 
 use std::path::Path;
 
-use burn::backend::NdArray;
 use tabs_experiments::batch::Encoded;
 use tabs_experiments::evaluate::evaluate;
 use tabs_experiments::glue::{self, GlueTask, Split};
@@ -19,7 +18,7 @@ use tabs_experiments::text_inputs::TextInput;
 use crate::clis;
 use crate::train::{run as train, SERIAL};
 
-type B = NdArray;
+type B = tabs_hf::Cpu;
 
 fn load(out: &Path) -> LoadedModel<B> {
     load_run::<B>(out, None, &Default::default()).unwrap_or_else(|e| panic!("{}: {e:#}", out.display()))

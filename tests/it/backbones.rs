@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use burn::backend::{Autodiff, NdArray};
+use burn::backend::Autodiff;
 use burn::module::{AutodiffModule, Param};
 use burn::tensor::backend::Backend;
 use burn::tensor::{Int, Tensor, TensorData};
@@ -17,7 +17,7 @@ use tabs_bert::BertForSequenceClassification;
 use tabs_deberta::DebertaForSequenceClassification;
 use tabs_hf::{Architecture, Embed, EncoderInput, FromWeights, SelfAttention, SequenceClassifier};
 
-type Cpu = NdArray<f32>;
+type Cpu = tabs_hf::Cpu;
 type Ad = Autodiff<Cpu>;
 
 fn deberta_dir() -> PathBuf {
@@ -259,7 +259,7 @@ mod backbone_units {
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join("config.json"), r#"{"model_type": "roberta"}"#).unwrap();
         let dev = Default::default();
-        let err = Backbone::<burn::backend::NdArray>::from_pretrained(&dir, 2, 0, &dev).unwrap_err();
+        let err = Backbone::<tabs_hf::Cpu>::from_pretrained(&dir, 2, 0, &dev).unwrap_err();
         assert!(
             err.to_string().contains("model_type \"roberta\" is not supported"),
             "{err}"
@@ -293,7 +293,7 @@ mod backbone_units {
         assert_eq!(shape(&bert), want(2, 32, 48));
         let dev = Default::default();
         for (dir, limit) in [(&deberta, None), (&bert, Some(40))] {
-            let (m, _) = Backbone::<burn::backend::NdArray>::from_pretrained(dir, 2, 0, &dev).unwrap();
+            let (m, _) = Backbone::<tabs_hf::Cpu>::from_pretrained(dir, 2, 0, &dev).unwrap();
             assert_eq!(m.shape(), shape(dir), "{}", dir.display());
             // DeBERTa-v3 positions are relative only (no limit); BERT's are learned absolute embeddings.
             assert_eq!(m.max_positions(), limit, "{}", dir.display());

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 
-use burn::backend::{Autodiff, NdArray};
+use burn::backend::Autodiff;
 use safetensors::SafeTensors;
 use tabs_experiments::method::Method;
 use tabs_experiments::run::{run_glue, GlueRun, Results};
@@ -16,7 +16,7 @@ use tabs_experiments::train::TrainConfig;
 
 use crate::train::{cfg, SERIAL};
 
-type B = Autodiff<NdArray>;
+type B = Autodiff<tabs_hf::Cpu>;
 
 /// The demo model without dropout (so a LoRA run is deterministic), in a fresh folder.
 fn deterministic_model(tmp: &Path) -> PathBuf {
@@ -189,7 +189,7 @@ mod data_parallel_units {
 
     #[test]
     fn slices_shuffle_alike() {
-        type B = burn::backend::NdArray;
+        type B = tabs_hf::Cpu;
         let batches: Vec<Vec<Encoded>> = (0..12).map(|i| batch(i * 2..i * 2 + 2)).collect();
         let loader = train_loader::<B>(&batches, 2, 5, &Default::default());
         let halves = [loader.slice(0, 12), loader.slice(12, 24)];
@@ -198,7 +198,7 @@ mod data_parallel_units {
                 .iter()
                 .map(|l| {
                     l.iter()
-                        .map(|b| b.input.input_ids.into_data().to_vec::<i64>().unwrap()[0])
+                        .map(|b| b.input.input_ids.into_data().convert::<i64>().to_vec::<i64>().unwrap()[0])
                         .collect()
                 })
                 .collect();

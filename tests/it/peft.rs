@@ -17,7 +17,6 @@
 
 use std::path::{Path, PathBuf};
 
-use burn::backend::NdArray;
 use burn::module::Param;
 use burn::tensor::{Int, Tensor, TensorData};
 use serde_json::Value;
@@ -30,7 +29,7 @@ use tabs_experiments::run::manifest;
 use tabs_experiments::run_folder::load_run;
 use tabs_experiments::train::{prepare, TrainConfig};
 
-type B = NdArray;
+type B = tabs_hf::Cpu;
 
 const DEMO: &str = "tests/fixtures/demo/model";
 const BERT: &str = "tabs-bert/tests/fixtures/bert/model_bin";

@@ -4,12 +4,12 @@
 
 use std::path::PathBuf;
 
-use burn::backend::{Autodiff, NdArray};
+use burn::backend::Autodiff;
 use tabs_experiments::method::Method;
 use tabs_experiments::run::{run_glue, without_timing, GlueRun, Results};
 use tabs_experiments::train::TrainConfig;
 
-type B = Autodiff<NdArray>;
+type B = Autodiff<tabs_hf::Cpu>;
 
 /// The backend's random generator is process-global: runs must not interleave for seeds to mean anything.
 pub(crate) static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
@@ -189,7 +189,7 @@ fn bert_backbone_trains_on_csv_texts_and_its_adapter_loads_back() {
     assert!(cfg_json.contains("\"query\""), "BERT's target names: {cfg_json}");
     // Load back: a fresh model with the same injection and the saved adapter gives the run's dev logits.
     let device = Default::default();
-    let (net, _) = Backbone::<NdArray>::from_pretrained(&model, 2, 99, &device).unwrap();
+    let (net, _) = Backbone::<tabs_hf::Cpu>::from_pretrained(&model, 2, 99, &device).unwrap();
     let (net, _) = net.inject(&adapter_spec(Method::Tabs, &c.adapter).unwrap()).unwrap();
     let targets = net.default_targets().iter().map(|s| s.to_string()).collect();
     let net = net.load_adapter(&adapter, &manifest(&c, targets)).unwrap();
@@ -200,8 +200,8 @@ fn bert_backbone_trains_on_csv_texts_and_its_adapter_loads_back() {
         label: 1,
     };
     let enc = encode_texts(&tok, &[ex], 32).unwrap();
-    let batch = tabs_experiments::batch::make_batch::<NdArray>(&enc, &device);
-    let input: &EncoderInput<NdArray> = &batch.input;
+    let batch = tabs_experiments::batch::make_batch::<tabs_hf::Cpu>(&enc, &device);
+    let input: &EncoderInput<tabs_hf::Cpu> = &batch.input;
     let logits: Vec<f32> = net.forward(input).logits.into_data().to_vec().unwrap();
     assert_eq!(logits.len(), 2);
     assert!(logits.iter().all(|x| x.is_finite()));
@@ -248,13 +248,13 @@ mod preflight_units {
 
 // From `src/param_groups.rs` (unit tests live here so that `cargo test` does not compile the library twice).
 mod param_groups_units {
-    use burn::backend::{Autodiff, NdArray};
+    use burn::backend::Autodiff;
     use burn::nn::{Linear, LinearConfig};
     use burn::optim::GradientsParams;
     use burn::tensor::Tensor;
     use tabs_experiments::param_groups::*;
 
-    type Ad = Autodiff<NdArray>;
+    type Ad = Autodiff<tabs_hf::Cpu>;
 
     fn values(l: &Linear<Ad>) -> Vec<f32> {
         let mut v = l.weight.val().into_data().to_vec::<f32>().unwrap();
@@ -270,7 +270,7 @@ mod param_groups_units {
         let loss = both[1].forward(both[0].forward(x)).sum();
         let mut grads = GradientsParams::from_grads(loss.backward(), &both);
         assert_eq!(grads.len(), 4);
-        let group = take_grads::<NdArray>(&param_ids::<Ad, _>(&both[1]), &mut grads);
+        let group = take_grads::<tabs_hf::Cpu>(&param_ids::<Ad, _>(&both[1]), &mut grads);
         assert_eq!(
             (group.len(), grads.len()),
             (2, 2),

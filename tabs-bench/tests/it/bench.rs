@@ -1,6 +1,5 @@
 //! What the bench computes, checked on small cases (seconds; no timing assertions).
 
-use burn::backend::NdArray;
 use tabs::flops::{self, MapShape};
 use tabs::Granularity;
 use tabs_bench::budget::{self, bin_of, BudgetArgs, BudgetRow};
@@ -18,7 +17,7 @@ use tabs_deberta::DebertaConfig;
 use tabs_experiments::backbone::LayerShape;
 use tabs_experiments::method::AdapterHyper;
 
-type B = NdArray;
+type B = tabs_hf::Cpu;
 
 #[test]
 fn percentiles_on_known_data() {

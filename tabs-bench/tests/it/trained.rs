@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use burn::backend::{Autodiff, NdArray};
+use burn::backend::Autodiff;
 use tabs::Kernel;
 use tabs_bench::flops::{run_trained, TrainedSource};
 use tabs_bench::ranks::{self, RanksArgs};
@@ -14,7 +14,7 @@ use tabs_experiments::method::Method;
 use tabs_experiments::run::{run_glue, run_text_csv, GlueRun};
 use tabs_experiments::train::TrainConfig;
 
-type B = NdArray;
+type B = tabs_hf::Cpu;
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()

@@ -4,14 +4,13 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use burn::backend::NdArray;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Int, Tensor, TensorData};
 use safetensors::{Dtype, SafeTensors};
 use tabs_bert::BertInput;
 
 /// f32 CPU backend.
-pub type Cpu = NdArray<f32>;
+pub type Cpu = tabs_hf::Cpu;
 
 /// `tests/fixtures/<rel>`.
 pub fn fixture(rel: &str) -> PathBuf {

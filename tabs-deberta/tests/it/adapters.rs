@@ -4,11 +4,10 @@
 
 use std::path::PathBuf;
 
-use burn::backend::NdArray;
 use tabs::{AdapterConfig, LoraConfig};
 use tabs_deberta::{AdapterSpec, DebertaConfig, DebertaError, DebertaForSequenceClassification};
 
-type B = NdArray<f32>;
+type B = tabs_hf::Cpu;
 
 fn fixture(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

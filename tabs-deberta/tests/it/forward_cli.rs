@@ -16,7 +16,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
-use burn::backend::NdArray;
 use serde::Deserialize;
 use serde_json::Value;
 use tabs_deberta::forward_io::{
@@ -25,7 +24,7 @@ use tabs_deberta::forward_io::{
 use tabs_deberta::tokenize::DebertaTokenizer;
 use tabs_deberta::{DebertaError, DebertaForSequenceClassification};
 
-type B = NdArray<f32>;
+type B = tabs_hf::Cpu;
 
 const HELLO_IDS: [i64; 5] = [1, 5365, 447, 300, 2];
 const TOL: f32 = 1e-4;

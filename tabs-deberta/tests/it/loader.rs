@@ -2,13 +2,12 @@
 
 use std::path::{Path, PathBuf};
 
-use burn::backend::NdArray;
 use tabs_deberta::weights::Weights;
 use tabs_deberta::{DebertaConfig, DebertaError, DebertaForSequenceClassification, HfError};
 use tabs_hf::checkpoint::read_dir;
 use tabs_hf::Architecture;
 
-type B = NdArray<f32>;
+type B = tabs_hf::Cpu;
 
 fn fixture(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

@@ -6,12 +6,11 @@
 
 use std::path::PathBuf;
 
-use burn::backend::NdArray;
 use burn::tensor::{Int, Tensor, TensorData};
 use serde::Deserialize;
 use tabs_deberta::{DebertaForSequenceClassification, DebertaInput};
 
-type B = NdArray<f32>;
+type B = tabs_hf::Cpu;
 
 #[derive(Deserialize)]
 struct Reference {
