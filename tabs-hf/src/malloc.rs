@@ -8,7 +8,10 @@
 //! heap, and with `M_TRIM_THRESHOLD = −1` (mallopt(3): never trim) the heap's freed top stays mapped, so the next
 //! pass reuses it:
 //! 3.9 → 3.5 s per sequence at batch 1 and 4.6–4.8 → 3.4–3.6 s at batch 4, for 12 % more peak memory (1.15 →
-//! 1.29 GB; `tabs-bench/results/cpu-speed/malloc.txt`, one run each). Blocks allocated on worker threads (the rayon
+//! 1.29 GB; `tabs-bench/results/cpu-speed/malloc.txt`, one run each, burn-ndarray). A finite threshold is not
+//! enough at long inputs: at T = 4096 one relative term is 1.6 GB, and with the threshold at 2 GiB (the largest
+//! `mallopt` takes) glibc still handed the freed top back after every layer: 501 s per pass, two thirds of it in
+//! the kernel zeroing pages, against 66.7 s never trimming (burn-flex; README, Speed on CPU). Blocks allocated on worker threads (the rayon
 //! pool, where burn-ndarray's matmul allocates its output) still come from `mmap`: a thread's glibc arena is a heap
 //! of at most 64 MiB, and glibc maps what does not fit whatever `M_MMAP_MAX` says. Debian's jemalloc and mimalloc
 //! (through `LD_PRELOAD`) were slower than glibc's default here (4.8–5.2 s at both batch sizes).
