@@ -11,4 +11,5 @@ mod config;
 mod forward_cli;
 mod loader;
 mod parity;
+mod skew;
 mod tokenizer;
