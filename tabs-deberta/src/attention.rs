@@ -5,7 +5,7 @@
 //! relative embeddings R (LayerNorm'd, dropped out) and their projections K_r = key_proj(R), Q_r = query_proj(R) (or `pos_key_proj` / `pos_query_proj` when
 //! `share_att_key` is false):
 //! c2p[i, j] = Q_i·K_r[c(i − j)], p2c[i, j] = K_j·Q_r[p(i − j)] (row maps of [`crate::relative`]).
-//! probs = softmax over real keys; context = probs·V; out = LayerNorm(dropout(dense(context)) + x).
+//! probs = softmax over real keys ([`crate::disentangled_softmax`], fused on the CPU backend); context = probs·V; out = LayerNorm(dropout(dense(context)) + x).
 //!
 //! Target maps `query_proj`, `key_proj`, `value_proj` and `attention.output.dense` are
 //! [`tabs::AdaptedLinear`]s fed the layer's gates. Relative-embedding rows go through the same maps *without*
@@ -13,7 +13,6 @@
 
 use burn::module::Module;
 use burn::nn::{Dropout, DropoutConfig, Linear};
-use burn::tensor::activation::softmax;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Bool, Int, Tensor};
 use tabs::AdaptedLinear;
@@ -21,7 +20,7 @@ use tabs::AdaptedLinear;
 use tabs_hf::{AddNorm, FromWeights, SelfAttention};
 
 use crate::config::DebertaConfig;
-use crate::relative::skew;
+use crate::disentangled_softmax::disentangled_softmax;
 use crate::weights::{IfMissing, Weights};
 
 /// Shape facts of an attention block.
@@ -150,14 +149,14 @@ impl<B: Backend> Attention<B> {
         x.reshape([b, t, h, dh]).swap_dims(1, 2)
     }
 
-    /// Projected relative-embedding rows for the 2T − 1 distances, per head: `[b, H, 2T − 1, dh]` (a view,
-    /// expanded over the batch). Projects only the selected rows when 2T − 1 < 2·span, else all 2·span rows and
+    /// Projected relative-embedding rows for the 2T − 1 distances, per head: `[1, H, 2T − 1, dh]` (a view; the
+    /// products with Q and K broadcast it over the batch, and their backward sums over it). Projects only the selected rows when 2T − 1 < 2·span, else all 2·span rows and
     /// then selects (rows of a 2-D tensor: a cheap gather); the values are the same either way.
     ///
     /// The c2p / p2c products then multiply by all 2T − 1 rows, where HF multiplies by the 2·span table rows and
     /// gathers `[T, T]` columns by index: an element-wise gather of `[b·H, T, T]` values costs more on the CPU
     /// backends than the extra GEMM columns (`op-probe`, tabs-bench/README.md).
-    fn positions(&self, rel: &Tensor<B, 2>, rows: &Tensor<B, 1, Int>, query_side: bool, b: usize) -> Tensor<B, 4> {
+    fn positions(&self, rel: &Tensor<B, 2>, rows: &Tensor<B, 1, Int>, query_side: bool) -> Tensor<B, 4> {
         let project = |x: Tensor<B, 2>| match (query_side, self.shape.share_att_key) {
             (false, true) => self.key_proj.forward_static(x),
             (true, true) => self.query_proj.forward_static(x),
@@ -171,7 +170,7 @@ impl<B: Backend> Attention<B> {
             project(rel.clone()).select(0, rows.clone())
         };
         let (h, dh) = (self.shape.heads, self.shape.head_size);
-        projected.reshape([1, n, h, dh]).swap_dims(1, 2).expand([b, h, n, dh])
+        projected.reshape([1, n, h, dh]).swap_dims(1, 2)
     }
 
     /// `x` `[b, T, d]`, gates `[b, T, R]` (spectral adapters), `key_mask` `[b, H, T, T]` (true = padding key) →
@@ -191,21 +190,20 @@ impl<B: Backend> Attention<B> {
         // f32 rounding, two fewer passes over T² values.
         let k = self.heads(self.key_proj.forward(x.clone(), gates).div_scalar(scale));
         let v = self.heads(self.value_proj.forward(x.clone(), gates));
-        let mut scores = self.heads(q.clone()).matmul(k.clone().swap_dims(2, 3));
+        let qk = self.heads(q.clone()).matmul(k.clone().swap_dims(2, 3));
+        let (mut c2p, mut p2c) = (None, None);
         if let (true, Some(rel)) = (self.shape.relative, rel) {
             let r = self.rel_dropout.forward(rel.embeddings.clone());
             if self.shape.c2p {
-                let pos_k = self.positions(&r, &rel.c2p_rows, false, b);
-                let c2p = self.heads(q.div_scalar(scale)).matmul(pos_k.swap_dims(2, 3));
-                scores = scores + skew(c2p, false);
+                let pos_k = self.positions(&r, &rel.c2p_rows, false);
+                c2p = Some(self.heads(q.div_scalar(scale)).matmul(pos_k.swap_dims(2, 3)));
             }
             if self.shape.p2c {
-                let pos_q = self.positions(&r, &rel.p2c_rows, true, b);
-                scores = scores + skew(k.matmul(pos_q.swap_dims(2, 3)), true);
+                let pos_q = self.positions(&r, &rel.p2c_rows, true);
+                p2c = Some(k.matmul(pos_q.swap_dims(2, 3)));
             }
         }
-        let scores = scores.mask_fill(key_mask, f32::MIN);
-        let probs = self.probs_dropout.forward(softmax(scores, 3));
+        let probs = self.probs_dropout.forward(disentangled_softmax(qk, c2p, p2c, key_mask));
         let context = probs.matmul(v).swap_dims(1, 2).reshape([b, t, h * dh]);
         self.output.forward(context, x, gates)
     }

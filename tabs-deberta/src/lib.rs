@@ -17,6 +17,7 @@
 
 pub mod attention;
 pub mod config;
+pub mod disentangled_softmax;
 pub mod embedding;
 pub mod forward_io;
 pub mod model;

@@ -83,10 +83,7 @@ impl<B: Backend> AdaptedLinear<B> {
     /// A spectral adapter given no gates uses g ≡ 1 (plain Spectral Adapter^A); LoRA and frozen maps ignore
     /// the gates.
     pub fn forward(&self, x: Tensor<B, 3>, gates: Option<&Tensor<B, 3>>) -> Tensor<B, 3> {
-        let mut y = self.base.forward(x.clone());
-        if let (Some(lora), false) = (&self.lora, self.lora_merged) {
-            y = y + lora.forward(x.clone());
-        }
+        let mut y = self.forward_static(x.clone());
         if let Some(spectral) = &self.spectral {
             let [b, t, _] = x.dims();
             let g = match gates {
@@ -101,13 +98,22 @@ impl<B: Backend> AdaptedLinear<B> {
     /// The map for inputs that are not tokens (e.g. DeBERTa's relative-position embeddings projected by
     /// `key_proj`/`query_proj`): frozen map + LoRA (as peft applies it to every call), *without* the gated
     /// spectral term (g ≡ 0): gates and budgets are per token, and these rows are not tokens.
-    /// `x`: `[..., d_in]` → `[..., d_out]`.
+    /// `x`: `[..., d_in]` → `[..., d_out]`, computed on the rows flattened to `[N, d_in]`: one 2-D GEMM per term,
+    /// whose backward multiplies by a transposed view of W (burn's `linear` backward copies Wᵀ contiguous on
+    /// every call, and multiplies per batch element).
     pub fn forward_static<const D: usize>(&self, x: Tensor<B, D>) -> Tensor<B, D> {
-        let mut y = self.base.forward(x.clone());
-        if let (Some(lora), false) = (&self.lora, self.lora_merged) {
-            y = y + lora.forward(x);
+        let mut out = x.dims();
+        let d_in = out[D - 1];
+        out[D - 1] = self.base.weight.dims()[1];
+        let rows = x.reshape([-1, d_in as i32]);
+        let mut y = rows.clone().matmul(self.base.weight.val());
+        if let Some(bias) = &self.base.bias {
+            y = y + bias.val().unsqueeze_dim(0);
         }
-        y
+        if let (Some(lora), false) = (&self.lora, self.lora_merged) {
+            y = y + lora.forward(rows);
+        }
+        y.reshape(out)
     }
 
     /// Merge the LoRA update into the frozen weight (W ← W + (α/r)AB); no-op without LoRA or when merged.

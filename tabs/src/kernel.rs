@@ -59,15 +59,18 @@ pub fn gated_term<B: Backend>(kernel: Kernel, h: Tensor<B, 2>, gs: Tensor<B, 2>,
     }
 }
 
-/// Dense-masked kernel: Δ = α(((P − Q) ⊙ G̃) U_Rᵀ + (P ⊙ G̃) A_Uᵀ).
+/// Dense-masked kernel: Δ = α(((P − Q) ⊙ G̃) U_Rᵀ + (P ⊙ G̃) A_Uᵀ), as two GEMMs:
+/// [P, Q] = H·[Ṽ, V_R] `[N, 2R]`, then Δ = [(P − Q) ⊙ αG̃, P ⊙ αG̃]·[U_R, A_U]ᵀ, so that the `[N, d_out]` output
+/// is written once (no sum of two products, no scaling pass over it).
 pub fn dense_masked<B: Backend>(h: Tensor<B, 2>, gs: Tensor<B, 2>, f: &Factors<B>) -> Tensor<B, 2> {
+    let [n, r] = gs.dims();
     let v_tilde = f.v.clone() + f.a_v.clone();
-    let p = h.clone().matmul(v_tilde);
-    let q = h.matmul(f.v.clone());
-    let pg = p * gs.clone();
-    let qg = q * gs;
-    let out = (pg.clone() - qg).matmul(f.u.clone().transpose()) + pg.matmul(f.a_u.clone().transpose());
-    out.mul_scalar(f.alpha)
+    let pq = h.matmul(Tensor::cat(vec![v_tilde, f.v.clone()], 1));
+    let p = pq.clone().slice([0..n, 0..r]);
+    let q = pq.slice([0..n, r..2 * r]);
+    let gs = gs.mul_scalar(f.alpha);
+    let z = Tensor::cat(vec![(p.clone() - q) * gs.clone(), p * gs], 1);
+    z.matmul(Tensor::cat(vec![f.u.clone(), f.a_u.clone()], 1).transpose())
 }
 
 /// Gathered-sparse kernel: for each active pair (t, i) with g̃ = G̃_{t,i} ≠ 0,

@@ -62,12 +62,11 @@ impl LoraConfig {
 }
 
 impl<B: Backend> Lora<B> {
-    /// (α/r)·dropout(x)·A·B for x `[..., d_in]` → `[..., d_out]`.
-    pub fn forward<const D: usize>(&self, x: Tensor<B, D>) -> Tensor<B, D> {
+    /// (α/r)·dropout(x)·A·B for token rows x `[N, d_in]` → `[N, d_out]`; α/r scales B `[r, d_out]`, not the
+    /// output, which saves a pass over `[N, d_out]` forward and backward.
+    pub fn forward(&self, x: Tensor<B, 2>) -> Tensor<B, 2> {
         let x = self.dropout.forward(x);
-        let a = self.a.val().unsqueeze::<D>();
-        let b = self.b.val().unsqueeze::<D>();
-        x.matmul(a).matmul(b).mul_scalar(self.scaling)
+        x.matmul(self.a.val()).matmul(self.b.val().mul_scalar(self.scaling))
     }
 
     /// The weight update in Burn's layout `[d_in, d_out]`: (α/r)·A·B.

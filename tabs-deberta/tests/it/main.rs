@@ -8,6 +8,7 @@ use tabs_experiments as _;
 
 mod adapters;
 mod config;
+mod disentangled_softmax;
 mod forward_cli;
 mod loader;
 mod parity;
