@@ -12,6 +12,7 @@ use burn::tensor::activation::softmax;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Bool, Tensor};
 use tabs::AdaptedLinear;
+use tabs_hf::dropout;
 use tabs_hf::{AddNorm, FromWeights, SelfAttention};
 
 use crate::config::BertConfig;
@@ -75,7 +76,7 @@ impl<B: Backend> SelfAttention<B> for Attention<B> {
         let scores = q.matmul(k.swap_dims(2, 3)).mul_scalar(scale);
         // A large finite negative (not −∞) so that an all-padding row gives a uniform row instead of NaN.
         let scores = scores.mask_fill(key_mask, f32::MIN);
-        let probs = self.probs_dropout.forward(softmax(scores, 3));
+        let probs = dropout(&self.probs_dropout, softmax(scores, 3));
         let context = probs.matmul(v).swap_dims(1, 2).reshape([b, t, d]);
         self.output.forward(context, x, gates)
     }

@@ -8,6 +8,7 @@ use burn::module::{Module, Param};
 use burn::nn::{Dropout, DropoutConfig, LayerNorm};
 use burn::tensor::backend::Backend;
 use burn::tensor::{Int, Tensor};
+use tabs_hf::dropout;
 
 use tabs_hf::{lookup, Embed, FromWeights};
 
@@ -68,6 +69,6 @@ impl<B: Backend> Embed<B> for Embeddings<B> {
         let x = lookup(self.word_embeddings.val(), input_ids)
             + lookup(self.token_type_embeddings.val(), token_type_ids)
             + lookup(self.position_embeddings.val(), positions);
-        (self.dropout.forward(self.layer_norm.forward(x)), ())
+        (dropout(&self.dropout, self.layer_norm.forward(x)), ())
     }
 }

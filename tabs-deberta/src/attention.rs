@@ -16,6 +16,7 @@ use burn::nn::{Dropout, DropoutConfig, Linear};
 use burn::tensor::backend::Backend;
 use burn::tensor::{Bool, Int, Tensor};
 use tabs::AdaptedLinear;
+use tabs_hf::dropout;
 
 use tabs_hf::{AddNorm, FromWeights, SelfAttention};
 
@@ -193,7 +194,7 @@ impl<B: Backend> Attention<B> {
         let qk = self.heads(q.clone()).matmul(k.clone().swap_dims(2, 3));
         let (mut c2p, mut p2c) = (None, None);
         if let (true, Some(rel)) = (self.shape.relative, rel) {
-            let r = self.rel_dropout.forward(rel.embeddings.clone());
+            let r = dropout(&self.rel_dropout, rel.embeddings.clone());
             if self.shape.c2p {
                 let pos_k = self.positions(&r, &rel.c2p_rows, false);
                 c2p = Some(self.heads(q.div_scalar(scale)).matmul(pos_k.swap_dims(2, 3)));
@@ -203,7 +204,7 @@ impl<B: Backend> Attention<B> {
                 p2c = Some(k.matmul(pos_q.swap_dims(2, 3)));
             }
         }
-        let probs = self.probs_dropout.forward(disentangled_softmax(qk, c2p, p2c, key_mask));
+        let probs = dropout(&self.probs_dropout, disentangled_softmax(qk, c2p, p2c, key_mask));
         let context = probs.matmul(v).swap_dims(1, 2).reshape([b, t, h * dh]);
         self.output.forward(context, x, gates)
     }

@@ -7,6 +7,7 @@ use burn::module::{Module, Param};
 use burn::nn::{Dropout, DropoutConfig, LayerNorm, Linear};
 use burn::tensor::backend::Backend;
 use burn::tensor::{Int, Tensor, TensorData};
+use tabs_hf::dropout;
 use tabs_hf::{lookup, Embed, FromWeights};
 
 use crate::attention::RelativeContext;
@@ -142,6 +143,6 @@ impl<B: Backend> Embed<B> for Embeddings<B> {
             x = proj.forward(x);
         }
         let x = self.layer_norm.forward(x) * mask.unsqueeze_dim(2);
-        (self.dropout.forward(x), self.relative_context(t, &device))
+        (dropout(&self.dropout, x), self.relative_context(t, &device))
     }
 }

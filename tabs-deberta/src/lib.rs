@@ -7,6 +7,7 @@
 //! | embeddings and the relative-position tables | [`embedding`] |
 //! | relative positions (log buckets, distance skew) | [`relative`] |
 //! | disentangled attention | [`attention`] |
+//! | its probabilities: three score terms, mask and softmax, fused on the CPU backend | [`disentangled_softmax`] |
 //! | the encoder and classifier: [`tabs_hf`]'s skeleton on the three above | [`model`] |
 //! | DeBERTa-v3 tokenizer (spm.model / tokenizer.json) | [`tokenize`] |
 //! | JSON batches in and out of a forward pass (`deberta-forward`) | [`forward_io`] |

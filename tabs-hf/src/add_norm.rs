@@ -6,6 +6,7 @@
 //! with `dense` a [`tabs::AdaptedLinear`] fed the layer's gates `[b, T, R]` and the HF keys `{prefix}.dense.*`,
 //! `{prefix}.LayerNorm.*`.
 
+use crate::dropout::dropout;
 use burn::module::Module;
 use burn::nn::{Dropout, DropoutConfig, LayerNorm};
 use burn::tensor::backend::Backend;
@@ -41,6 +42,6 @@ impl<B: Backend> AddNorm<B> {
     /// `h` `[b, T, d_in]`, `residual` `[b, T, d]`, gates `[b, T, R]` (if gated) → `[b, T, d]`.
     pub fn forward(&self, h: Tensor<B, 3>, residual: Tensor<B, 3>, gates: Option<&Tensor<B, 3>>) -> Tensor<B, 3> {
         self.norm
-            .forward(self.dropout.forward(self.dense.forward(h, gates)) + residual)
+            .forward(dropout(&self.dropout, self.dense.forward(h, gates)) + residual)
     }
 }

@@ -7,6 +7,7 @@
 //! classifier as one always-trainable head; its checkpoint key stays HF's (`pooler.dense.*`, or BERT's
 //! `bert.pooler.dense.*`, found through the model prefix).
 
+use crate::dropout::dropout;
 use std::path::Path;
 
 use burn::module::Module;
@@ -134,7 +135,7 @@ where
         let [b, _, d] = last_hidden_state.dims();
         let first = last_hidden_state.slice([0..b, 0..1]).reshape([b, d]);
         self.pooler_act
-            .apply(self.pooler.forward(self.pooler_dropout.forward(first)))
+            .apply(self.pooler.forward(dropout(&self.pooler_dropout, first)))
     }
 
     /// Logits `[b, num_labels]` = classifier(dropout(pooler_output)) and the encoder's outputs (inputs assumed
@@ -142,7 +143,7 @@ where
     pub fn forward(&self, input: &EncoderInput<B>) -> ClassifierOutput<B> {
         let encoder = self.encoder.forward(input);
         let pooled = self.pooler_output(encoder.last_hidden_state.clone());
-        let logits = self.classifier.forward(self.dropout.forward(pooled));
+        let logits = self.classifier.forward(dropout(&self.dropout, pooled));
         ClassifierOutput { logits, encoder }
     }
 

@@ -6,6 +6,7 @@
 //! |---|---|
 //! | the activations configs name (`hidden_act`) | [`activation`] |
 //! | dense → dropout → LayerNorm(· + residual), closing attention and the FFN | [`add_norm`] |
+//! | dropout, its mask drawn in parallel on the CPU training backend | [`dropout`] |
 //! | the folder's files (`config.json` + `model.safetensors` or `pytorch_model.bin`) and their tensors in f32 | [`checkpoint`] |
 //! | parameters by HF key, with or without the model prefix, or HF's fresh initialisation; all problems reported together | [`weights`] |
 //! | typed errors naming the file, key, expected and found shape | [`error`] |
@@ -42,6 +43,7 @@ pub mod classifier;
 pub mod config;
 #[cfg(feature = "cuda")]
 pub mod cuda_probe;
+pub mod dropout;
 pub mod encoder;
 pub mod error;
 pub mod input;
@@ -55,6 +57,7 @@ pub use architecture::{lookup, Architecture, Embed, FromWeights, HeadConfig, Sel
 pub use checkpoint::{read_tensors, CheckpointFiles};
 pub use classifier::{ClassifierOutput, SequenceClassifier};
 pub use config::{EncoderConfig, RawEncoderConfig};
+pub use dropout::dropout;
 pub use encoder::{EncoderModel, EncoderOutput, Layer};
 pub use error::{HfError, ModelError, Result};
 pub use input::EncoderInput;

@@ -14,6 +14,7 @@ mod data_lra;
 mod data_metrics;
 mod data_parallel;
 mod device;
+mod dropout;
 mod flags;
 mod hf_parts;
 mod layout;

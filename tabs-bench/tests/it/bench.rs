@@ -455,7 +455,7 @@ fn train_step_runs_the_training_path_and_compares_with_the_peer() {
         batch_size: 4,
         steps: 3,
         warmup: 1,
-        lr: 1e-3,
+        lr: 1e-2,
         seed: 7,
         hyper: AdapterHyper::default(),
         model: Some(model),
@@ -470,7 +470,9 @@ fn train_step_runs_the_training_path_and_compares_with_the_peer() {
             "{r:?}"
         );
     }
-    // LoRA and full fine-tuning fit one fixed batch: the loss falls over four steps.
+    // LoRA and full fine-tuning fit one fixed batch: the loss falls over four steps. At lr 1e-2 this held for all
+    // of 9 seeds tried; at 1e-3 LoRA's change over four steps was smaller than the demo model's dropout noise (its
+    // loss rose with seed 7 once the dropout masks came from `tabs_hf::dropout`'s generator).
     for r in rows.iter().filter(|r| r.method != "tabs") {
         assert!(r.last_loss < r.first_loss, "{r:?}");
     }
