@@ -12,8 +12,7 @@ use burn::tensor::activation::softmax;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Bool, Tensor};
 use tabs::AdaptedLinear;
-use tabs_hf::dropout;
-use tabs_hf::{AddNorm, FromWeights, SelfAttention};
+use tabs_hf::{dropout, AddNorm, FromWeights, SelfAttention};
 
 use crate::config::BertConfig;
 use crate::weights::{IfMissing, Weights};

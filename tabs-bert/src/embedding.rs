@@ -8,9 +8,7 @@ use burn::module::{Module, Param};
 use burn::nn::{Dropout, DropoutConfig, LayerNorm};
 use burn::tensor::backend::Backend;
 use burn::tensor::{Int, Tensor};
-use tabs_hf::dropout;
-
-use tabs_hf::{lookup, Embed, FromWeights};
+use tabs_hf::{dropout, lookup, Embed, FromWeights};
 
 use crate::config::BertConfig;
 use crate::weights::Weights;

@@ -5,7 +5,8 @@
 //! relative embeddings R (LayerNorm'd, dropped out) and their projections K_r = key_proj(R), Q_r = query_proj(R) (or `pos_key_proj` / `pos_query_proj` when
 //! `share_att_key` is false):
 //! c2p[i, j] = Q_i·K_r[c(i − j)], p2c[i, j] = K_j·Q_r[p(i − j)] (row maps of [`crate::relative`]).
-//! probs = softmax over real keys ([`crate::disentangled_softmax`], fused on the CPU backend); context = probs·V; out = LayerNorm(dropout(dense(context)) + x).
+//! probs = softmax over real keys ([`crate::disentangled_softmax`], fused on the CPU backend); context = probs·V;
+//! out = LayerNorm(dropout(dense(context)) + x).
 //!
 //! Target maps `query_proj`, `key_proj`, `value_proj` and `attention.output.dense` are
 //! [`tabs::AdaptedLinear`]s fed the layer's gates. Relative-embedding rows go through the same maps *without*
@@ -16,9 +17,8 @@ use burn::nn::{Dropout, DropoutConfig, Linear};
 use burn::tensor::backend::Backend;
 use burn::tensor::{Bool, Int, Tensor};
 use tabs::AdaptedLinear;
-use tabs_hf::dropout;
 
-use tabs_hf::{AddNorm, FromWeights, SelfAttention};
+use tabs_hf::{dropout, AddNorm, FromWeights, SelfAttention};
 
 use crate::config::DebertaConfig;
 use crate::disentangled_softmax::disentangled_softmax;
@@ -151,8 +151,9 @@ impl<B: Backend> Attention<B> {
     }
 
     /// Projected relative-embedding rows for the 2T − 1 distances, per head: `[1, H, 2T − 1, dh]` (a view; the
-    /// products with Q and K broadcast it over the batch, and their backward sums over it). Projects only the selected rows when 2T − 1 < 2·span, else all 2·span rows and
-    /// then selects (rows of a 2-D tensor: a cheap gather); the values are the same either way.
+    /// products with Q and K broadcast it over the batch, and their backward sums over it). Projects only the
+    /// selected rows when 2T − 1 < 2·span, else all 2·span rows and then selects (rows of a 2-D tensor: a cheap
+    /// gather); the values are the same either way.
     ///
     /// The c2p / p2c products then multiply by all 2T − 1 rows, where HF multiplies by the 2·span table rows and
     /// gathers `[T, T]` columns by index: an element-wise gather of `[b·H, T, T]` values costs more on the CPU

@@ -63,12 +63,20 @@ pub fn composed<B: Backend>(
     softmax(scores.mask_fill(mask, f32::MIN), 3)
 }
 
-/// `x` as a `U` when `T` is `U`.
+/// `x` as a `U` when `T` is `U`, else `x` back.
 fn cast<T: 'static, U: 'static>(x: T) -> Result<U, T> {
     let mut slot = Some(x);
     match (&mut slot as &mut dyn Any).downcast_mut::<Option<U>>() {
         Some(u) => Ok(u.take().expect("filled above")),
         None => Err(slot.expect("not taken")),
+    }
+}
+
+/// `x` as a `U`, for a `T` known to be `U` (a backend's other primitive types, once one of them matched).
+fn same<T: 'static, U: 'static>(x: T) -> U {
+    match cast(x) {
+        Ok(u) => u,
+        Err(_) => unreachable!("the backend's primitives are all burn-flex's"),
     }
 }
 
@@ -83,19 +91,19 @@ fn fused<B: Backend>(qk: Tensor<B, 4>, c2p: Tensor<B, 4>, p2c: Tensor<B, 4>, mas
     let (qk, c2p, p2c) = (float(qk), float(c2p), float(p2c));
     let qk = match cast::<_, FlexTensor>(qk) {
         Ok(qk) => {
-            let as_flex = |t| cast::<FloatTensor<B>, FlexTensor>(t).ok().expect("one backend");
-            let m = cast::<BoolTensor<B>, FlexTensor>(mask_p).ok().expect("flex bool");
+            let as_flex = same::<FloatTensor<B>, FlexTensor>;
+            let m = same::<BoolTensor<B>, FlexTensor>(mask_p);
             let out = forward(&qk, &as_flex(c2p), &as_flex(p2c), &m);
-            return wrap(cast(out).ok().expect("B is Flex"));
+            return wrap(same(out));
         }
         Err(qk) => qk,
     };
     let qk = match cast::<_, AdFlexTensor>(qk) {
         Ok(qk) => {
-            let as_ad = |t| cast::<FloatTensor<B>, AdFlexTensor>(t).ok().expect("one backend");
-            let m = cast::<BoolTensor<B>, FlexTensor>(mask_p).ok().expect("flex bool");
+            let as_ad = same::<FloatTensor<B>, AdFlexTensor>;
+            let m = same::<BoolTensor<B>, FlexTensor>(mask_p);
             let out = autodiff_forward(qk, as_ad(c2p), as_ad(p2c), m);
-            return wrap(cast(out).ok().expect("B is Autodiff<Flex>"));
+            return wrap(same(out));
         }
         Err(qk) => qk,
     };

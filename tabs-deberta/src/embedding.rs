@@ -7,8 +7,7 @@ use burn::module::{Module, Param};
 use burn::nn::{Dropout, DropoutConfig, LayerNorm, Linear};
 use burn::tensor::backend::Backend;
 use burn::tensor::{Int, Tensor, TensorData};
-use tabs_hf::dropout;
-use tabs_hf::{lookup, Embed, FromWeights};
+use tabs_hf::{dropout, lookup, Embed, FromWeights};
 
 use crate::attention::RelativeContext;
 use crate::config::DebertaConfig;

@@ -9,7 +9,8 @@
 //!
 //! Instead of [T, T] index tensors, everything is computed for the 2T − 1 distances in *descending* order
 //! (column m ↔ δ = T − 1 − m) and turned into [T, T] by [`skew`]: Y[i, j] = X[i, (T − 1) − i + j], which
-//! picks δ = i − j. No index tensor of size T² is ever built, which matters at LRA lengths (1–4k tokens).
+//! picks δ = i − j (on the CPU backend [`crate::disentangled_softmax`] reads the skewed values in place instead).
+//! No index tensor of size T² is ever built, which matters at LRA lengths (1–4k tokens).
 
 use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;

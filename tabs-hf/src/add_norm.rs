@@ -6,7 +6,6 @@
 //! with `dense` a [`tabs::AdaptedLinear`] fed the layer's gates `[b, T, R]` and the HF keys `{prefix}.dense.*`,
 //! `{prefix}.LayerNorm.*`.
 
-use crate::dropout::dropout;
 use burn::module::Module;
 use burn::nn::{Dropout, DropoutConfig, LayerNorm};
 use burn::tensor::backend::Backend;
@@ -14,6 +13,7 @@ use burn::tensor::Tensor;
 use tabs::AdaptedLinear;
 
 use crate::config::EncoderConfig;
+use crate::dropout::dropout;
 use crate::weights::{IfMissing, Weights};
 
 /// `{prefix}.dense` → dropout → `{prefix}.LayerNorm`(· + residual).

@@ -7,7 +7,6 @@
 //! classifier as one always-trainable head; its checkpoint key stays HF's (`pooler.dense.*`, or BERT's
 //! `bert.pooler.dense.*`, found through the model prefix).
 
-use crate::dropout::dropout;
 use std::path::Path;
 
 use burn::module::Module;
@@ -20,6 +19,7 @@ use tabs::io::{self, AdapterManifest};
 use crate::activation::Activation;
 use crate::architecture::{Architecture, Embed, FromWeights, SelfAttention};
 use crate::checkpoint::read_dir;
+use crate::dropout::dropout;
 use crate::encoder::{EncoderModel, EncoderOutput};
 use crate::error::ModelError;
 use crate::input::EncoderInput;
