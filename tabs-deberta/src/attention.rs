@@ -15,13 +15,15 @@
 use burn::module::Module;
 use burn::nn::{Dropout, DropoutConfig, Linear};
 use burn::tensor::backend::Backend;
-use burn::tensor::{Bool, Int, Tensor};
+use std::sync::Arc;
+
+use burn::tensor::{Bool, DType, Int, Tensor};
 use tabs::AdaptedLinear;
 
 use tabs_hf::{dropout, AddNorm, FromWeights, SelfAttention};
 
 use crate::config::DebertaConfig;
-use crate::disentangled_softmax::disentangled_softmax;
+use crate::disentangled_softmax::{disentangled_softmax, fused_on, RelativeTerm};
 use crate::weights::{IfMissing, Weights};
 
 /// Shape facts of an attention block.
@@ -58,6 +60,10 @@ pub struct RelativeContext<B: Backend> {
     pub c2p_rows: Tensor<B, 1, Int>,
     /// p2c rows for the 2T − 1 distances, descending δ: `[2T − 1]`.
     pub p2c_rows: Tensor<B, 1, Int>,
+    /// `c2p_rows` on the host (the fused kernel's index into the table form).
+    pub c2p_index: Arc<Vec<usize>>,
+    /// `p2c_rows` on the host.
+    pub p2c_index: Arc<Vec<usize>>,
 }
 
 /// The attention block of one layer (`attention.self.*` and `attention.output.*`).
@@ -150,27 +156,24 @@ impl<B: Backend> Attention<B> {
         x.reshape([b, t, h, dh]).swap_dims(1, 2)
     }
 
-    /// Projected relative-embedding rows for the 2T − 1 distances, per head: `[1, H, 2T − 1, dh]` (a view; the
-    /// products with Q and K broadcast it over the batch, and their backward sums over it). Projects only the
-    /// selected rows when 2T − 1 < 2·span, else all 2·span rows and then selects (rows of a 2-D tensor: a cheap
-    /// gather); the values are the same either way.
-    ///
-    /// The c2p / p2c products then multiply by all 2T − 1 rows, where HF multiplies by the 2·span table rows and
-    /// gathers `[T, T]` columns by index: an element-wise gather of `[b·H, T, T]` values costs more on the CPU
-    /// backends than the extra GEMM columns (`op-probe`, tabs-bench/README.md).
-    fn positions(&self, rel: &Tensor<B, 2>, rows: &Tensor<B, 1, Int>, query_side: bool) -> Tensor<B, 4> {
+    /// Projected relative-embedding rows, per head: `[1, H, n, dh]` (a view; the products with Q and K broadcast
+    /// it over the batch, and their backward sums over it), for the 2T − 1 distances (`rows`: n = 2T − 1) or for
+    /// every row of the table (`None`: n = 2·span, HF's form). For the distances, projects only the selected rows
+    /// when 2T − 1 < 2·span, else all 2·span rows and then selects (rows of a 2-D tensor: a cheap gather); the
+    /// values are the same either way.
+    fn positions(&self, rel: &Tensor<B, 2>, rows: Option<&Tensor<B, 1, Int>>, query_side: bool) -> Tensor<B, 4> {
         let project = |x: Tensor<B, 2>| match (query_side, self.shape.share_att_key) {
             (false, true) => self.key_proj.forward_static(x),
             (true, true) => self.query_proj.forward_static(x),
             (false, false) => self.pos_key_proj.as_ref().expect("c2p has pos_key_proj").forward(x),
             (true, false) => self.pos_query_proj.as_ref().expect("p2c has pos_query_proj").forward(x),
         };
-        let n = rows.dims()[0];
-        let projected = if n < rel.dims()[0] {
-            project(rel.clone().select(0, rows.clone()))
-        } else {
-            project(rel.clone()).select(0, rows.clone())
+        let projected = match rows {
+            None => project(rel.clone()),
+            Some(rows) if rows.dims()[0] < rel.dims()[0] => project(rel.clone().select(0, rows.clone())),
+            Some(rows) => project(rel.clone()).select(0, rows.clone()),
         };
+        let n = projected.dims()[0];
         let (h, dh) = (self.shape.heads, self.shape.head_size);
         projected.reshape([1, n, h, dh]).swap_dims(1, 2)
     }
@@ -196,13 +199,21 @@ impl<B: Backend> Attention<B> {
         let (mut c2p, mut p2c) = (None, None);
         if let (true, Some(rel)) = (self.shape.relative, rel) {
             let r = dropout(&self.rel_dropout, rel.embeddings.clone());
+            // HF's form (products with the 2·span table rows, read by index) where the fused kernel reads it and
+            // the table is shorter than the 2T − 1 distances; else the products per distance.
+            let table = fused_on::<B>() && x.dtype() == DType::F32 && 2 * t - 1 > r.dims()[0];
+            let term = |values: Tensor<B, 4>, index: &Arc<Vec<usize>>| RelativeTerm {
+                values,
+                rows: table.then(|| index.clone()),
+            };
             if self.shape.c2p {
-                let pos_k = self.positions(&r, &rel.c2p_rows, false);
-                c2p = Some(self.heads(q.div_scalar(scale)).matmul(pos_k.swap_dims(2, 3)));
+                let pos_k = self.positions(&r, (!table).then_some(&rel.c2p_rows), false);
+                let values = self.heads(q.div_scalar(scale)).matmul(pos_k.swap_dims(2, 3));
+                c2p = Some(term(values, &rel.c2p_index));
             }
             if self.shape.p2c {
-                let pos_q = self.positions(&r, &rel.p2c_rows, true);
-                p2c = Some(k.matmul(pos_q.swap_dims(2, 3)));
+                let pos_q = self.positions(&r, (!table).then_some(&rel.p2c_rows), true);
+                p2c = Some(term(k.matmul(pos_q.swap_dims(2, 3)), &rel.p2c_index));
             }
         }
         let probs = dropout(&self.probs_dropout, disentangled_softmax(qk, c2p, p2c, key_mask));

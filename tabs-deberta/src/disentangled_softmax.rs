@@ -9,6 +9,12 @@
 //! Backward, for dP the gradient of P: dS[i, j] = P[i, j]·(dP[i, j] − Σ_k P[i, k]·dP[i, k]) (0 where masked),
 //! dqk = dS, dc2p[i, (T − 1) − i + j] = dS[i, j], dp2c[j, (T − 1) − j + i] = dS[i, j], and zero off those bands.
 //!
+//! A relative term may instead come as HF computes it, against the relative-embedding *table* (`[b, H, T, M]`,
+//! M = 2·span rows) with the table row of each distance ([`RelativeTerm::rows`], 2T − 1 of them): column m of the
+//! distance form is then column rows[m] of the table form, and the gradient is scattered back by the same index
+//! (several distances share a log bucket). Past 2T − 1 > M this makes the c2p / p2c products (2T − 1)/M times
+//! smaller; the kernel reads the index, the composed path selects the 2T − 1 columns first.
+//!
 //! On burn-flex (`tabs_hf::Cpu`), with or without autodiff, this is one pass over the rows, in parallel: the two
 //! skews are read in place instead of copied, and the sum, mask and softmax happen in the row while it is in cache;
 //! under autodiff the backward is one pass for dS and one per relative term. Composed of burn tensor ops instead
@@ -17,7 +23,8 @@
 //! burn-flex does element by element. Every other backend, and f64, takes the composed path; the two are compared
 //! in `tests/it/disentangled_softmax.rs`.
 
-use std::any::Any;
+use std::any::{Any, TypeId};
+use std::sync::Arc;
 
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::grads::Gradients;
@@ -27,21 +34,58 @@ use burn::backend::{Autodiff, Flex};
 use burn::tensor::activation::softmax;
 use burn::tensor::backend::Backend;
 use burn::tensor::ops::{BoolTensor, FloatTensor};
-use burn::tensor::{Bool, Bytes, DType, Shape, Tensor, TensorPrimitive};
+use burn::tensor::{Bool, Bytes, DType, Int, Shape, Tensor, TensorData, TensorPrimitive};
 use rayon::prelude::*;
 
 use crate::relative::skew;
 
-/// P `[b, H, T, T]` from qk `[b, H, T, T]`, c2p / p2c `[b, H, T, 2T − 1]` (each optional) and the padding mask
+/// A relative term (c2p or p2c): `[b, H, T, 2T − 1]` per distance, or `[b, H, T, M]` against the table with the
+/// table row of each of the 2T − 1 distances in `rows` (descending δ).
+#[derive(Debug, Clone)]
+pub struct RelativeTerm<B: Backend> {
+    /// The products.
+    pub values: Tensor<B, 4>,
+    /// Table row per distance; `None` when `values` is already per distance.
+    pub rows: Option<Arc<Vec<usize>>>,
+}
+
+impl<B: Backend> RelativeTerm<B> {
+    /// A term per distance.
+    pub fn distances(values: Tensor<B, 4>) -> Self {
+        Self { values, rows: None }
+    }
+
+    /// The term per distance: `values` itself, or its columns `rows` (a gather along the last axis).
+    fn per_distance(self) -> Tensor<B, 4> {
+        match self.rows {
+            None => self.values,
+            Some(rows) => {
+                let device = self.values.device();
+                let index: Vec<i64> = rows.iter().map(|&r| r as i64).collect();
+                let n = index.len();
+                self.values
+                    .select(3, Tensor::<B, 1, Int>::from_data(TensorData::new(index, [n]), &device))
+            }
+        }
+    }
+}
+
+/// Whether [`disentangled_softmax`] runs the fused kernel on backend `B` (burn-flex, with or without autodiff; f32).
+pub fn fused_on<B: Backend>() -> bool {
+    let b = TypeId::of::<B>();
+    b == TypeId::of::<Flex>() || b == TypeId::of::<AdFlex>()
+}
+
+/// P `[b, H, T, T]` from qk `[b, H, T, T]`, the c2p / p2c terms (each optional) and the padding mask
 /// `[b, H, T, T]` (true = masked), by the formula of the module docs.
 pub fn disentangled_softmax<B: Backend>(
     qk: Tensor<B, 4>,
-    c2p: Option<Tensor<B, 4>>,
-    p2c: Option<Tensor<B, 4>>,
+    c2p: Option<RelativeTerm<B>>,
+    p2c: Option<RelativeTerm<B>>,
     mask: Tensor<B, 4, Bool>,
 ) -> Tensor<B, 4> {
     match (c2p, p2c) {
-        (Some(c2p), Some(p2c)) if qk.dtype() == DType::F32 => fused(qk, c2p, p2c, mask),
+        (Some(c2p), Some(p2c)) if qk.dtype() == DType::F32 && fused_on::<B>() => fused(qk, c2p, p2c, mask),
         (c2p, p2c) => composed(qk, c2p, p2c, mask),
     }
 }
@@ -49,16 +93,16 @@ pub fn disentangled_softmax<B: Backend>(
 /// The same with burn tensor ops, on any backend.
 pub fn composed<B: Backend>(
     qk: Tensor<B, 4>,
-    c2p: Option<Tensor<B, 4>>,
-    p2c: Option<Tensor<B, 4>>,
+    c2p: Option<RelativeTerm<B>>,
+    p2c: Option<RelativeTerm<B>>,
     mask: Tensor<B, 4, Bool>,
 ) -> Tensor<B, 4> {
     let mut scores = qk;
     if let Some(c2p) = c2p {
-        scores = scores + skew(c2p, false);
+        scores = scores + skew(c2p.per_distance(), false);
     }
     if let Some(p2c) = p2c {
-        scores = scores + skew(p2c, true);
+        scores = scores + skew(p2c.per_distance(), true);
     }
     softmax(scores.mask_fill(mask, f32::MIN), 3)
 }
@@ -83,32 +127,36 @@ fn same<T: 'static, U: 'static>(x: T) -> U {
 type AdFlex = Autodiff<Flex>;
 type AdFlexTensor = FloatTensor<AdFlex>;
 
-/// Runs the kernel when `B` is burn-flex or burn-flex under autodiff, else [`composed`].
-fn fused<B: Backend>(qk: Tensor<B, 4>, c2p: Tensor<B, 4>, p2c: Tensor<B, 4>, mask: Tensor<B, 4, Bool>) -> Tensor<B, 4> {
+/// Runs the kernel; `B` is burn-flex or burn-flex under autodiff ([`fused_on`]).
+fn fused<B: Backend>(
+    qk: Tensor<B, 4>,
+    c2p: RelativeTerm<B>,
+    p2c: RelativeTerm<B>,
+    mask: Tensor<B, 4, Bool>,
+) -> Tensor<B, 4> {
     let float = |t: Tensor<B, 4>| t.into_primitive().tensor();
     let wrap = |p: FloatTensor<B>| Tensor::<B, 4>::from_primitive(TensorPrimitive::Float(p));
-    let mask_p = mask.into_primitive();
-    let (qk, c2p, p2c) = (float(qk), float(c2p), float(p2c));
-    let qk = match cast::<_, FlexTensor>(qk) {
-        Ok(qk) => {
-            let as_flex = same::<FloatTensor<B>, FlexTensor>;
-            let m = same::<BoolTensor<B>, FlexTensor>(mask_p);
-            let out = forward(&qk, &as_flex(c2p), &as_flex(p2c), &m);
-            return wrap(same(out));
-        }
-        Err(qk) => qk,
+    let mask = same::<BoolTensor<B>, FlexTensor>(mask.into_primitive());
+    let index = Index {
+        c2p: c2p.rows,
+        p2c: p2c.rows,
     };
-    let qk = match cast::<_, AdFlexTensor>(qk) {
-        Ok(qk) => {
-            let as_ad = same::<FloatTensor<B>, AdFlexTensor>;
-            let m = same::<BoolTensor<B>, FlexTensor>(mask_p);
-            let out = autodiff_forward(qk, as_ad(c2p), as_ad(p2c), m);
-            return wrap(same(out));
-        }
-        Err(qk) => qk,
+    let (qk, c2p, p2c) = (float(qk), float(c2p.values), float(p2c.values));
+    let out: FloatTensor<B> = if TypeId::of::<B>() == TypeId::of::<Flex>() {
+        let flex = same::<FloatTensor<B>, FlexTensor>;
+        same(forward(&flex(qk), &flex(c2p), &flex(p2c), &mask, &index))
+    } else {
+        let ad = same::<FloatTensor<B>, AdFlexTensor>;
+        same(autodiff_forward(ad(qk), ad(c2p), ad(p2c), mask, index))
     };
-    let mask = Tensor::<B, 4, Bool>::from_primitive(mask_p);
-    composed(wrap(qk), Some(wrap(c2p)), Some(wrap(p2c)), mask)
+    wrap(out)
+}
+
+/// The table row of each distance, per relative term (`None`: the term is per distance).
+#[derive(Debug, Clone)]
+struct Index {
+    c2p: Option<Arc<Vec<usize>>>,
+    p2c: Option<Arc<Vec<usize>>>,
 }
 
 /// Rows of a 4-D tensor whose last axis is contiguous: `[b, h, i, ·]` is a slice.
@@ -217,13 +265,14 @@ fn dot(x: &[f32], y: &[f32]) -> f32 {
 
 /// The forward kernel: P `[b, H, T, T]`, contiguous. One task per (sequence, head); within it, blocks of
 /// [`BLOCK`] rows: qk + c2p row by row, then p2c added column block by column block, then mask and softmax.
-fn forward(qk: &FlexTensor, c2p: &FlexTensor, p2c: &FlexTensor, mask: &FlexTensor) -> FlexTensor {
+fn forward(qk: &FlexTensor, c2p: &FlexTensor, p2c: &FlexTensor, mask: &FlexTensor, index: &Index) -> FlexTensor {
     let [b, h, t, _] = dims4(qk);
     let (qk, c2p, p2c, mask) = (unit_last(qk), unit_last(c2p), unit_last(p2c), unit_last(mask));
     let qk_r = Rows::new(qk.storage::<f32>(), qk.layout());
     let c2p_r = Rows::new(c2p.storage::<f32>(), c2p.layout());
     let p2c_r = Rows::new(p2c.storage::<f32>(), p2c.layout());
     let mask_r = Rows::new(mask.bytes(), mask.layout());
+    let (c_ix, p_ix) = (index.c2p.as_deref(), index.p2c.as_deref());
     let mut out = vec![0f32; b * h * t * t];
     out.par_chunks_mut(t * t).enumerate().for_each(|(bh, slab)| {
         let (bi, hi) = (bh / h, bh % h);
@@ -231,20 +280,39 @@ fn forward(qk: &FlexTensor, c2p: &FlexTensor, p2c: &FlexTensor, mask: &FlexTenso
             let i1 = (i0 + BLOCK).min(t);
             for i in i0..i1 {
                 let row = &mut slab[i * t..(i + 1) * t];
-                let (q, c) = (qk_r.row(bi, hi, i, 0), c2p_r.row(bi, hi, i, t - 1 - i));
-                for ((o, &q), &c) in row.iter_mut().zip(q).zip(c) {
-                    *o = q + c;
+                let q = qk_r.row(bi, hi, i, 0);
+                match c_ix {
+                    None => {
+                        let c = c2p_r.row(bi, hi, i, t - 1 - i);
+                        for ((o, &q), &c) in row.iter_mut().zip(q).zip(c) {
+                            *o = q + c;
+                        }
+                    }
+                    Some(ix) => {
+                        let c = c2p_r.row(bi, hi, i, 0);
+                        for ((o, &q), &m) in row.iter_mut().zip(q).zip(&ix[t - 1 - i..]) {
+                            *o = q + c[m];
+                        }
+                    }
                 }
             }
-            // p2c[j, (T − 1) − j + i] for the block's rows i is a contiguous run of p2c's row j: BLOCK runs are
-            // gathered into a tile, then added to the rows of P (column writes T apart would alias in the L1 cache
-            // whenever T·4 bytes is a multiple of 4 KiB).
+            // p2c[j, (T − 1) − j + i] for the block's rows i is a contiguous run of p2c's row j (or of its table
+            // columns): BLOCK runs are gathered into a tile, then added to the rows of P (column writes T apart
+            // would alias in the L1 cache whenever T·4 bytes is a multiple of 4 KiB).
             let mut tile = [[0f32; BLOCK]; BLOCK];
             for j0 in (0..t).step_by(BLOCK) {
                 let j1 = (j0 + BLOCK).min(t);
                 for (j, tile_j) in (j0..j1).zip(tile.iter_mut()) {
-                    let run = &p2c_r.row(bi, hi, j, t - 1 - j + i0)[..i1 - i0];
-                    tile_j[..run.len()].copy_from_slice(run);
+                    let from = t - 1 - j + i0;
+                    match p_ix {
+                        None => tile_j[..i1 - i0].copy_from_slice(&p2c_r.row(bi, hi, j, from)[..i1 - i0]),
+                        Some(ix) => {
+                            let row = p2c_r.row(bi, hi, j, 0);
+                            for (v, &m) in tile_j.iter_mut().zip(&ix[from..from + i1 - i0]) {
+                                *v = row[m];
+                            }
+                        }
+                    }
                 }
                 for (k, i) in (i0..i1).enumerate() {
                     let row = &mut slab[i * t + j0..i * t + j1];
@@ -293,21 +361,29 @@ fn score_grad(probs: &FlexTensor, dp: &FlexTensor, mask: &FlexTensor) -> Vec<f32
     ds
 }
 
-/// dc2p `[b, H, T, 2T − 1]`: row i holds dS[i, ·] at columns (T − 1) − i …, zeros elsewhere.
-fn c2p_grad(ds: &[f32], [b, h, t]: [usize; 3]) -> FlexTensor {
-    let w = 2 * t - 1;
+/// dc2p `[b, H, T, W]`: per distance (W = 2T − 1), row i holds dS[i, ·] at columns (T − 1) − i …, zeros
+/// elsewhere; against the table (W = M), row i accumulates dS[i, j] at column rows[(T − 1) − i + j].
+fn c2p_grad(ds: &[f32], [b, h, t]: [usize; 3], rows: Option<&[usize]>, w: usize) -> FlexTensor {
     let mut g = vec![0f32; b * h * t * w];
     g.par_chunks_mut(w).enumerate().for_each(|(row, dst)| {
         let i = row % t;
-        dst[t - 1 - i..2 * t - 1 - i].copy_from_slice(&ds[row * t..(row + 1) * t]);
+        let src = &ds[row * t..(row + 1) * t];
+        match rows {
+            None => dst[t - 1 - i..2 * t - 1 - i].copy_from_slice(src),
+            Some(ix) => {
+                for (&v, &m) in src.iter().zip(&ix[t - 1 - i..]) {
+                    dst[m] += v;
+                }
+            }
+        }
     });
     f32_tensor(g, [b, h, t, w])
 }
 
-/// dp2c `[b, H, T, 2T − 1]`: row j holds dS[·, j] (a column) at columns (T − 1) − j …, zeros elsewhere; transposed
-/// through a [`BLOCK`] × [`BLOCK`] tile, one task per (sequence, head).
-fn p2c_grad(ds: &[f32], [b, h, t]: [usize; 3]) -> FlexTensor {
-    let w = 2 * t - 1;
+/// dp2c `[b, H, T, W]`: per distance, row j holds dS[·, j] (a column) at columns (T − 1) − j …, zeros elsewhere;
+/// against the table, row j accumulates dS[i, j] at column rows[(T − 1) − j + i]. Transposed through a
+/// [`BLOCK`] × [`BLOCK`] tile, one task per (sequence, head).
+fn p2c_grad(ds: &[f32], [b, h, t]: [usize; 3], rows: Option<&[usize]>, w: usize) -> FlexTensor {
     let mut g = vec![0f32; b * h * t * w];
     g.par_chunks_mut(t * w).enumerate().for_each(|(bh, dst)| {
         let slab = &ds[bh * t * t..(bh + 1) * t * t];
@@ -320,9 +396,20 @@ fn p2c_grad(ds: &[f32], [b, h, t]: [usize; 3]) -> FlexTensor {
                     tile_i[..j1 - j0].copy_from_slice(&slab[i * t + j0..i * t + j1]);
                 }
                 for (k, j) in (j0..j1).enumerate() {
-                    let run = &mut dst[j * w + t - 1 - j + i0..j * w + t - 1 - j + i1];
-                    for (d, tile_i) in run.iter_mut().zip(tile.iter()) {
-                        *d = tile_i[k];
+                    let from = t - 1 - j + i0;
+                    let column = tile[..i1 - i0].iter().map(|tile_i| tile_i[k]);
+                    match rows {
+                        None => {
+                            for (d, v) in dst[j * w + from..j * w + from + i1 - i0].iter_mut().zip(column) {
+                                *d = v;
+                            }
+                        }
+                        Some(ix) => {
+                            let row = &mut dst[j * w..(j + 1) * w];
+                            for (&m, v) in ix[from..from + i1 - i0].iter().zip(column) {
+                                row[m] += v;
+                            }
+                        }
                     }
                 }
             }
@@ -331,24 +418,30 @@ fn p2c_grad(ds: &[f32], [b, h, t]: [usize; 3]) -> FlexTensor {
     f32_tensor(g, [b, h, t, w])
 }
 
-/// The backward step: state = (P, mask).
+/// The backward step: state = (P, mask, the relative terms' index and widths).
 #[derive(Debug)]
 struct DisentangledSoftmaxBackward;
 
 impl Backward<Flex, 3> for DisentangledSoftmaxBackward {
-    type State = (FlexTensor, FlexTensor);
+    type State = (FlexTensor, FlexTensor, Index, [usize; 2]);
 
     fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _checkpointer: &mut Checkpointer) {
-        let (probs, mask) = ops.state;
+        let (probs, mask, index, [c2p_w, p2c_w]) = ops.state;
         let dp = grads.consume::<Flex>(&ops.node);
         let [b, h, t, _] = dims4(&probs);
         let ds = score_grad(&probs, &dp, &mask);
         let [qk, c2p, p2c] = ops.parents;
         if let Some(node) = c2p {
-            grads.register::<Flex>(node.id, c2p_grad(&ds, [b, h, t]));
+            grads.register::<Flex>(
+                node.id,
+                c2p_grad(&ds, [b, h, t], index.c2p.as_deref().map(|v| &v[..]), c2p_w),
+            );
         }
         if let Some(node) = p2c {
-            grads.register::<Flex>(node.id, p2c_grad(&ds, [b, h, t]));
+            grads.register::<Flex>(
+                node.id,
+                p2c_grad(&ds, [b, h, t], index.p2c.as_deref().map(|v| &v[..]), p2c_w),
+            );
         }
         if let Some(node) = qk {
             grads.register::<Flex>(node.id, f32_tensor(ds, [b, h, t, t]));
@@ -356,16 +449,23 @@ impl Backward<Flex, 3> for DisentangledSoftmaxBackward {
     }
 }
 
-/// The kernel under autodiff: forward as [`forward`], P and the mask kept for the backward step.
-fn autodiff_forward(qk: AdFlexTensor, c2p: AdFlexTensor, p2c: AdFlexTensor, mask: FlexTensor) -> AdFlexTensor {
-    let probs = forward(&qk.primitive, &c2p.primitive, &p2c.primitive, &mask);
+/// The kernel under autodiff: forward as [`forward`], P, the mask and the index kept for the backward step.
+fn autodiff_forward(
+    qk: AdFlexTensor,
+    c2p: AdFlexTensor,
+    p2c: AdFlexTensor,
+    mask: FlexTensor,
+    index: Index,
+) -> AdFlexTensor {
+    let probs = forward(&qk.primitive, &c2p.primitive, &p2c.primitive, &mask, &index);
+    let widths = [dims4(&c2p.primitive)[3], dims4(&p2c.primitive)[3]];
     let nodes = [qk.node.clone(), c2p.node.clone(), p2c.node.clone()];
     match DisentangledSoftmaxBackward
         .prepare::<burn::backend::autodiff::checkpoint::strategy::NoCheckpointing>(nodes)
         .compute_bound()
         .stateful()
     {
-        OpsKind::Tracked(prep) => prep.finish((probs.clone(), mask), probs),
+        OpsKind::Tracked(prep) => prep.finish((probs.clone(), mask, index, widths), probs),
         OpsKind::UnTracked(prep) => prep.finish(probs),
     }
 }

@@ -3,6 +3,8 @@
 //! every layer's attention reads (`encoder.rel_embeddings`, optionally LayerNorm'd by `encoder.LayerNorm`),
 //! turned per forward pass into a [`RelativeContext`] for length T.
 
+use std::sync::Arc;
+
 use burn::module::{Module, Param};
 use burn::nn::{Dropout, DropoutConfig, LayerNorm, Linear};
 use burn::tensor::backend::Backend;
@@ -106,11 +108,14 @@ impl<B: Backend> Embeddings<B> {
         };
         let (c2p, p2c) = distance_rows(t, s.buckets, s.max_relative_positions, s.span);
         let n = c2p.len();
-        let to_t = |v: Vec<i64>| Tensor::<B, 1, Int>::from_data(TensorData::new(v, [n]), device);
+        let to_t = |v: &[i64]| Tensor::<B, 1, Int>::from_data(TensorData::new(v.to_vec(), [n]), device);
+        let host = |v: &[i64]| Arc::new(v.iter().map(|&r| r as usize).collect());
         Some(RelativeContext {
             embeddings,
-            c2p_rows: to_t(c2p),
-            p2c_rows: to_t(p2c),
+            c2p_rows: to_t(&c2p),
+            p2c_rows: to_t(&p2c),
+            c2p_index: host(&c2p),
+            p2c_index: host(&p2c),
         })
     }
 }
