@@ -107,21 +107,13 @@ pub fn composed<B: Backend>(
     softmax(scores.mask_fill(mask, f32::MIN), 3)
 }
 
-/// `x` as a `U` when `T` is `U`, else `x` back.
-fn cast<T: 'static, U: 'static>(x: T) -> Result<U, T> {
-    let mut slot = Some(x);
-    match (&mut slot as &mut dyn Any).downcast_mut::<Option<U>>() {
-        Some(u) => Ok(u.take().expect("filled above")),
-        None => Err(slot.expect("not taken")),
-    }
-}
-
-/// `x` as a `U`, for a `T` known to be `U` (a backend's other primitive types, once one of them matched).
+/// `x` as a `U`, for a type `T` that is `U` ([`fused_on`] checked the backend; its primitives are burn-flex's).
 fn same<T: 'static, U: 'static>(x: T) -> U {
-    match cast(x) {
-        Ok(u) => u,
-        Err(_) => unreachable!("the backend's primitives are all burn-flex's"),
-    }
+    let mut slot = Some(x);
+    (&mut slot as &mut dyn Any)
+        .downcast_mut::<Option<U>>()
+        .and_then(Option::take)
+        .expect("a burn-flex primitive")
 }
 
 type AdFlex = Autodiff<Flex>;
