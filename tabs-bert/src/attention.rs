@@ -11,6 +11,7 @@ use burn::nn::{Dropout, DropoutConfig};
 use burn::tensor::activation::softmax;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Bool, Tensor};
+use tabs::matmul::{attention_context, matmul};
 use tabs::AdaptedLinear;
 use tabs_hf::{dropout, AddNorm, FromWeights, SelfAttention};
 
@@ -72,11 +73,11 @@ impl<B: Backend> SelfAttention<B> for Attention<B> {
         let v = split(self.value.forward(x.clone(), gates));
         // torch multiplies the f32 scores by the Python float dh^(−1/2).
         let scale = (dh as f64).powf(-0.5);
-        let scores = q.matmul(k.swap_dims(2, 3)).mul_scalar(scale);
+        let scores = matmul(q, k.swap_dims(2, 3)).mul_scalar(scale);
         // A large finite negative (not −∞) so that an all-padding row gives a uniform row instead of NaN.
         let scores = scores.mask_fill(key_mask, f32::MIN);
         let probs = dropout(&self.probs_dropout, softmax(scores, 3));
-        let context = probs.matmul(v).swap_dims(1, 2).reshape([b, t, d]);
+        let context = attention_context(probs, v);
         self.output.forward(context, x, gates)
     }
 

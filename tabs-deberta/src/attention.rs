@@ -18,6 +18,7 @@ use burn::tensor::backend::Backend;
 use std::sync::Arc;
 
 use burn::tensor::{Bool, DType, Int, Tensor};
+use tabs::matmul::{attention_context, matmul};
 use tabs::AdaptedLinear;
 
 use tabs_hf::{dropout, AddNorm, FromWeights, SelfAttention};
@@ -187,15 +188,14 @@ impl<B: Backend> Attention<B> {
         key_mask: Tensor<B, 4, Bool>,
         rel: Option<&RelativeContext<B>>,
     ) -> Tensor<B, 3> {
-        let [b, t, _] = x.dims();
-        let (h, dh) = (self.shape.heads, self.shape.head_size);
+        let t = x.dims()[1];
         let scale = self.shape.scale();
         let q = self.query_proj.forward(x.clone(), gates);
         // 1/σ is applied to Q or K (`[b, T, d]`) rather than to the `[b, H, T, T]` terms: the same sums up to
         // f32 rounding, two fewer passes over T² values.
         let k = self.heads(self.key_proj.forward(x.clone(), gates).div_scalar(scale));
         let v = self.heads(self.value_proj.forward(x.clone(), gates));
-        let qk = self.heads(q.clone()).matmul(k.clone().swap_dims(2, 3));
+        let qk = matmul(self.heads(q.clone()), k.clone().swap_dims(2, 3));
         let (mut c2p, mut p2c) = (None, None);
         if let (true, Some(rel)) = (self.shape.relative, rel) {
             let r = dropout(&self.rel_dropout, rel.embeddings.clone());
@@ -208,16 +208,16 @@ impl<B: Backend> Attention<B> {
             };
             if self.shape.c2p {
                 let pos_k = self.positions(&r, (!table).then_some(&rel.c2p_rows), false);
-                let values = self.heads(q.div_scalar(scale)).matmul(pos_k.swap_dims(2, 3));
+                let values = matmul(self.heads(q.div_scalar(scale)), pos_k.swap_dims(2, 3));
                 c2p = Some(term(values, &rel.c2p_index));
             }
             if self.shape.p2c {
                 let pos_q = self.positions(&r, (!table).then_some(&rel.p2c_rows), true);
-                p2c = Some(term(k.matmul(pos_q.swap_dims(2, 3)), &rel.p2c_index));
+                p2c = Some(term(matmul(k, pos_q.swap_dims(2, 3)), &rel.p2c_index));
             }
         }
         let probs = dropout(&self.probs_dropout, disentangled_softmax(qk, c2p, p2c, key_mask));
-        let context = probs.matmul(v).swap_dims(1, 2).reshape([b, t, h * dh]);
+        let context = attention_context(probs, v);
         self.output.forward(context, x, gates)
     }
 }

@@ -23,19 +23,20 @@
 //! burn-flex does element by element. Every other backend, and f64, takes the composed path; the two are compared
 //! in `tests/it/disentangled_softmax.rs`.
 
-use std::any::{Any, TypeId};
 use std::sync::Arc;
 
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::backend::flex::{FlexTensor, Layout};
-use burn::backend::{Autodiff, Flex};
+use burn::backend::Flex;
 use burn::tensor::activation::softmax;
 use burn::tensor::backend::Backend;
 use burn::tensor::ops::{BoolTensor, FloatTensor};
-use burn::tensor::{Bool, Bytes, DType, Int, Shape, Tensor, TensorData, TensorPrimitive};
+use burn::tensor::{Bool, DType, Int, Tensor, TensorData, TensorPrimitive};
 use rayon::prelude::*;
+
+use tabs::flex::{f32_tensor, on_flex, on_plain_flex, same, AdFlexTensor};
 
 use crate::relative::skew;
 
@@ -72,8 +73,7 @@ impl<B: Backend> RelativeTerm<B> {
 
 /// Whether [`disentangled_softmax`] runs the fused kernel on backend `B` (burn-flex, with or without autodiff; f32).
 pub fn fused_on<B: Backend>() -> bool {
-    let b = TypeId::of::<B>();
-    b == TypeId::of::<Flex>() || b == TypeId::of::<AdFlex>()
+    on_flex::<B>()
 }
 
 /// P `[b, H, T, T]` from qk `[b, H, T, T]`, the c2p / p2c terms (each optional) and the padding mask
@@ -107,18 +107,6 @@ pub fn composed<B: Backend>(
     softmax(scores.mask_fill(mask, f32::MIN), 3)
 }
 
-/// `x` as a `U`, for a type `T` that is `U` ([`fused_on`] checked the backend; its primitives are burn-flex's).
-fn same<T: 'static, U: 'static>(x: T) -> U {
-    let mut slot = Some(x);
-    (&mut slot as &mut dyn Any)
-        .downcast_mut::<Option<U>>()
-        .and_then(Option::take)
-        .expect("a burn-flex primitive")
-}
-
-type AdFlex = Autodiff<Flex>;
-type AdFlexTensor = FloatTensor<AdFlex>;
-
 /// Runs the kernel; `B` is burn-flex or burn-flex under autodiff ([`fused_on`]).
 fn fused<B: Backend>(
     qk: Tensor<B, 4>,
@@ -134,7 +122,7 @@ fn fused<B: Backend>(
         p2c: p2c.rows,
     };
     let (qk, c2p, p2c) = (float(qk), float(c2p.values), float(p2c.values));
-    let out: FloatTensor<B> = if TypeId::of::<B>() == TypeId::of::<Flex>() {
+    let out: FloatTensor<B> = if on_plain_flex::<B>() {
         let flex = same::<FloatTensor<B>, FlexTensor>;
         same(forward(&flex(qk), &flex(c2p), &flex(p2c), &mask, &index))
     } else {
@@ -192,14 +180,6 @@ fn unit_last(t: &FlexTensor) -> FlexTensor {
 fn dims4(t: &FlexTensor) -> [usize; 4] {
     let s = t.layout().shape();
     [s[0], s[1], s[2], s[3]]
-}
-
-fn f32_tensor(data: Vec<f32>, dims: [usize; 4]) -> FlexTensor {
-    FlexTensor::new(
-        Bytes::from_elems(data),
-        Layout::contiguous(Shape::from(dims.to_vec())),
-        DType::F32,
-    )
 }
 
 /// Rows (and columns) per block: a block of P and the p2c values it reads stay in the L1/L2 caches, whereas a whole
@@ -329,7 +309,7 @@ fn forward(qk: &FlexTensor, c2p: &FlexTensor, p2c: &FlexTensor, mask: &FlexTenso
             }
         }
     });
-    f32_tensor(out, [b, h, t, t])
+    f32_tensor(out, &[b, h, t, t])
 }
 
 /// dS `[b, H, T, T]` (contiguous) from P (contiguous), dP and the mask.
@@ -369,7 +349,7 @@ fn c2p_grad(ds: &[f32], [b, h, t]: [usize; 3], rows: Option<&[usize]>, w: usize)
             }
         }
     });
-    f32_tensor(g, [b, h, t, w])
+    f32_tensor(g, &[b, h, t, w])
 }
 
 /// dp2c `[b, H, T, W]`: per distance, row j holds dS[·, j] (a column) at columns (T − 1) − j …, zeros elsewhere;
@@ -407,7 +387,7 @@ fn p2c_grad(ds: &[f32], [b, h, t]: [usize; 3], rows: Option<&[usize]>, w: usize)
             }
         }
     });
-    f32_tensor(g, [b, h, t, w])
+    f32_tensor(g, &[b, h, t, w])
 }
 
 /// The backward step: state = (P, mask, the relative terms' index and widths).
@@ -436,7 +416,7 @@ impl Backward<Flex, 3> for DisentangledSoftmaxBackward {
             );
         }
         if let Some(node) = qk {
-            grads.register::<Flex>(node.id, f32_tensor(ds, [b, h, t, t]));
+            grads.register::<Flex>(node.id, f32_tensor(ds, &[b, h, t, t]));
         }
     }
 }

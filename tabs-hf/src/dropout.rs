@@ -9,17 +9,15 @@
 //! distribution sampler on one thread: 8 % of a LoRA training step on 2 cores (`perf`, README "Speed on CPU").
 //! Every other backend uses burn's Dropout unchanged.
 
-use std::any::TypeId;
-
-use burn::backend::{Autodiff, Flex};
 use burn::nn::Dropout;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Distribution, Tensor, TensorData};
 use rayon::prelude::*;
+use tabs::flex::on_autodiff_flex;
 
 /// `dropout`'s forward on `x` (see the module docs).
 pub fn dropout<B: Backend, const D: usize>(dropout: &Dropout, x: Tensor<B, D>) -> Tensor<B, D> {
-    if !B::ad_enabled(&x.device()) || dropout.prob == 0.0 || TypeId::of::<B>() != TypeId::of::<Autodiff<Flex>>() {
+    if !B::ad_enabled(&x.device()) || dropout.prob == 0.0 || !on_autodiff_flex::<B>() {
         return dropout.forward(x);
     }
     let device = x.device();

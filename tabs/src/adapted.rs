@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
 use crate::lora::{Lora, LoraConfig};
+use crate::matmul::matmul;
 use crate::spectral::{GatedSpectral, SpectralBasis, SpectralConfig};
 
 /// Which adapter a target map gets.
@@ -106,7 +107,7 @@ impl<B: Backend> AdaptedLinear<B> {
         let d_in = out[D - 1];
         out[D - 1] = self.base.weight.dims()[1];
         let rows = x.reshape([-1, d_in as i32]);
-        let mut y = rows.clone().matmul(self.base.weight.val());
+        let mut y = matmul(rows.clone(), self.base.weight.val());
         if let Some(bias) = &self.base.bias {
             y = y + bias.val().unsqueeze_dim(0);
         }

@@ -15,6 +15,8 @@ use burn::tensor::backend::Backend;
 use burn::tensor::{IndexingUpdateOp, Int, Tensor};
 use serde::{Deserialize, Serialize};
 
+use crate::matmul::matmul;
+
 /// Which computation of the gated term.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "kebab-case")]
@@ -65,12 +67,12 @@ pub fn gated_term<B: Backend>(kernel: Kernel, h: Tensor<B, 2>, gs: Tensor<B, 2>,
 pub fn dense_masked<B: Backend>(h: Tensor<B, 2>, gs: Tensor<B, 2>, f: &Factors<B>) -> Tensor<B, 2> {
     let [n, r] = gs.dims();
     let v_tilde = f.v.clone() + f.a_v.clone();
-    let pq = h.matmul(Tensor::cat(vec![v_tilde, f.v.clone()], 1));
+    let pq = matmul(h, Tensor::cat(vec![v_tilde, f.v.clone()], 1));
     let p = pq.clone().slice([0..n, 0..r]);
     let q = pq.slice([0..n, r..2 * r]);
     let gs = gs.mul_scalar(f.alpha);
     let z = Tensor::cat(vec![(p.clone() - q) * gs.clone(), p * gs], 1);
-    z.matmul(Tensor::cat(vec![f.u.clone(), f.a_u.clone()], 1).transpose())
+    matmul(z, Tensor::cat(vec![f.u.clone(), f.a_u.clone()], 1).transpose())
 }
 
 /// Gathered-sparse kernel: for each active pair (t, i) with g̃ = G̃_{t,i} ≠ 0,

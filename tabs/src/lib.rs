@@ -18,6 +18,7 @@
 //! | adapted map | [`adapted`] | frozen map + none / LoRA / gated spectral |
 //! | FLOPs | [`flops`] | 2·2·(d_in + d_out) per active pair and map, … |
 //! | statistics | [`stats`] | token ranks, histograms, violations |
+//! | products on the CPU backend | [`matmul`] | C = A·B; dA = dC·Bᵀ, dB = Aᵀ·dC |
 //! | adapter files | [`io`] | safetensors + JSON manifest |
 //! | adapter injection into any model by map name | [`inject`] | peft target patterns; trait [`Adaptable`] |
 //!
@@ -29,6 +30,7 @@ pub mod adapted;
 pub mod budget;
 pub mod controller;
 pub mod error;
+pub mod flex;
 pub mod flops;
 pub mod gate;
 pub mod granularity;
@@ -37,6 +39,7 @@ pub mod io;
 pub mod kernel;
 pub mod lora;
 pub mod mask;
+pub mod matmul;
 pub mod schedule;
 pub mod spectral;
 pub mod stats;

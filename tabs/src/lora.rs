@@ -10,6 +10,8 @@ use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
 use serde::{Deserialize, Serialize};
 
+use crate::matmul::matmul;
+
 /// LoRA hyper-parameters.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct LoraConfig {
@@ -66,7 +68,7 @@ impl<B: Backend> Lora<B> {
     /// output, which saves a pass over `[N, d_out]` forward and backward.
     pub fn forward(&self, x: Tensor<B, 2>) -> Tensor<B, 2> {
         let x = self.dropout.forward(x);
-        x.matmul(self.a.val()).matmul(self.b.val().mul_scalar(self.scaling))
+        matmul(matmul(x, self.a.val()), self.b.val().mul_scalar(self.scaling))
     }
 
     /// The weight update in Burn's layout `[d_in, d_out]`: (α/r)·A·B.

@@ -6,4 +6,5 @@ mod common;
 mod inject;
 mod io;
 mod learning;
+mod matmul;
 mod method;

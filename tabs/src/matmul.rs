@@ -1,0 +1,305 @@
+//! Matrix products, on the CPU backend without burn-flex's second copy of every output.
+//!
+//! C[…, i, j] = Σ_l A[…, i, l]·B[…, l, j] for A `[…, m, k]`, B `[…, k, n]`, C `[…, m, n]`, the batch axes `…`
+//! broadcast as burn's `matmul` (an axis of size 1 against any size). Under autodiff, for the gradient dC:
+//! dA = dC·Bᵀ and dB = Aᵀ·dC, each summed over the batch axes along which its operand was broadcast, and each
+//! computed only when that operand needs a gradient (a frozen weight gets none).
+//!
+//! Why: burn-flex 0.21 allocates every product's output with `FlexTensor::empty`, a zero-filled `Vec<u8>` that
+//! `Bytes::from_bytes_vec` then copies into a new 16-byte-aligned buffer: a memset and a memcpy of C per product,
+//! 8 % of a base-size DeBERTa forward at 256 tokens and 17 % at 512 (`perf`, README "Speed on CPU"). Here, on
+//! burn-flex in f32 (with or without autodiff), C is a `Vec<f32>` that the GEMM (the `gemm` crate, burn-flex's
+//! own, same parallel split) writes without reading, handed to burn-flex as it is; transposed and other strided
+//! operands are read in place, as burn-flex does. Every other backend and dtype calls burn's `matmul`.
+//!
+//! [`attention_context`] is the product P·V of an attention layer written straight in the `[b, T, H·dh]` order
+//! the output projection reads, which saves the copy of `swap_dims(1, 2).reshape(..)`.
+
+use burn::backend::autodiff::checkpoint::base::Checkpointer;
+use burn::backend::autodiff::checkpoint::strategy::NoCheckpointing;
+use burn::backend::autodiff::grads::Gradients;
+use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+use burn::backend::flex::{FlexTensor, Layout};
+use burn::backend::Flex;
+use burn::tensor::backend::Backend;
+use burn::tensor::ops::{FloatTensor, FloatTensorOps};
+use burn::tensor::{Bytes, DType, Shape, Tensor, TensorPrimitive};
+use rayon::prelude::*;
+
+use crate::flex::{on_autodiff_flex, on_flex, on_plain_flex, same, AdFlexTensor};
+
+/// A·B, as burn's `lhs.matmul(rhs)` (see the module docs).
+///
+/// # Panics
+/// As burn's `matmul`, when the inner sizes differ or a batch axis is neither equal nor 1 (a caller's bug).
+pub fn matmul<B: Backend, const D: usize>(lhs: Tensor<B, D>, rhs: Tensor<B, D>) -> Tensor<B, D> {
+    if !kernel_applies(&lhs, &rhs) {
+        return lhs.matmul(rhs);
+    }
+    run(lhs, rhs, Order::RowMajor)
+}
+
+/// The attention context P·V `[b, H, T, T]·[b, H, T, dh]` → `[b, T, H·dh]` (heads merged, as the output
+/// projection reads it); equal to `probs.matmul(v).swap_dims(1, 2).reshape([b, T, H·dh])`.
+///
+/// # Panics
+/// As [`matmul`].
+pub fn attention_context<B: Backend>(probs: Tensor<B, 4>, v: Tensor<B, 4>) -> Tensor<B, 3> {
+    let [b, h, t, _] = probs.dims();
+    let dh = v.dims()[3];
+    let heads = if kernel_applies(&probs, &v) {
+        run(probs, v, Order::HeadsLast)
+    } else {
+        probs.matmul(v)
+    };
+    heads.swap_dims(1, 2).reshape([b, t, h * dh])
+}
+
+/// Whether the product runs here: burn-flex (with or without autodiff), both operands f32.
+fn kernel_applies<B: Backend, const D: usize>(lhs: &Tensor<B, D>, rhs: &Tensor<B, D>) -> bool {
+    on_flex::<B>() && lhs.dtype() == DType::F32 && rhs.dtype() == DType::F32
+}
+
+/// Memory order of the output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Order {
+    /// Contiguous `[…, m, n]`.
+    RowMajor,
+    /// `[b, H, m, n]` stored as `[b, m, H, n]` (rank 4 only).
+    HeadsLast,
+}
+
+/// The product on a backend [`kernel_applies`] accepted.
+fn run<B: Backend, const D: usize>(lhs: Tensor<B, D>, rhs: Tensor<B, D>, order: Order) -> Tensor<B, D> {
+    let (lhs, rhs) = (lhs.into_primitive().tensor(), rhs.into_primitive().tensor());
+    let out: FloatTensor<B> = if on_plain_flex::<B>() {
+        same(product(&same(lhs), &same(rhs), order))
+    } else {
+        debug_assert!(on_autodiff_flex::<B>());
+        same(autodiff_product(same(lhs), same(rhs), order))
+    };
+    Tensor::from_primitive(TensorPrimitive::Float(out))
+}
+
+/// Products of at least this many multiply-adds (m·n·k) use both cores inside the GEMM (burn-flex's threshold).
+const PARALLEL_THRESHOLD: usize = 192 * 192 * 192;
+/// Batches of at least this many multiply-adds in all run their matrices in parallel (burn-flex's threshold).
+const BATCH_PARALLEL_THRESHOLD: usize = 128 * 128 * 128;
+
+/// An output pointer shared by the batch's parallel GEMMs, which write disjoint matrices.
+struct OutPtr(*mut f32);
+// SAFETY: each batch element writes its own matrix of the output; no two overlap (the strides of `Order`).
+unsafe impl Sync for OutPtr {}
+impl OutPtr {
+    fn at(&self, offset: isize) -> *mut f32 {
+        // SAFETY: offsets stay inside the output allocation (computed from its shape and strides).
+        unsafe { self.0.offset(offset) }
+    }
+}
+
+/// A strided operand: its storage, first element, and strides per broadcast batch axis (0 where broadcast), row
+/// and column.
+struct Operand<'a> {
+    data: &'a [f32],
+    start: isize,
+    batch: Vec<isize>,
+    rows: isize,
+    cols: isize,
+}
+
+impl<'a> Operand<'a> {
+    fn new(t: &'a FlexTensor) -> Self {
+        let layout = t.layout();
+        let (dims, strides) = (layout.shape(), layout.strides());
+        let d = strides.len();
+        Self {
+            data: t.storage::<f32>(),
+            start: layout.start_offset() as isize,
+            batch: (0..d - 2).map(|i| if dims[i] == 1 { 0 } else { strides[i] }).collect(),
+            rows: strides[d - 2],
+            cols: strides[d - 1],
+        }
+    }
+
+    /// Pointer to batch element `index` (per-axis indices).
+    fn at(&self, index: &[usize]) -> *const f32 {
+        let offset: isize = self.start
+            + index
+                .iter()
+                .zip(&self.batch)
+                .map(|(&i, &s)| i as isize * s)
+                .sum::<isize>();
+        // SAFETY: the offset is the layout's own for an index inside its shape.
+        unsafe { self.data.as_ptr().offset(offset) }
+    }
+}
+
+/// C = A·B for burn-flex f32 tensors of equal rank ≥ 2, in memory `order`.
+fn product(lhs: &FlexTensor, rhs: &FlexTensor, order: Order) -> FlexTensor {
+    let (ls, rs) = (lhs.layout().shape(), rhs.layout().shape());
+    let d = ls.num_dims();
+    assert!(
+        d >= 2 && rs.num_dims() == d,
+        "matmul: ranks {} and {} (equal, at least 2)",
+        d,
+        rs.num_dims()
+    );
+    let (m, k, n) = (ls[d - 2], ls[d - 1], rs[d - 1]);
+    assert_eq!(k, rs[d - 2], "matmul: inner sizes {k} and {} differ", rs[d - 2]);
+    let batch: Vec<usize> = (0..d - 2)
+        .map(|i| {
+            let (a, b) = (ls[i], rs[i]);
+            assert!(
+                a == b || a == 1 || b == 1,
+                "matmul: batch axis {i} of sizes {a} and {b} do not broadcast"
+            );
+            a.max(b)
+        })
+        .collect();
+    let mut dims = batch.clone();
+    dims.extend([m, n]);
+    let strides: Vec<isize> = match order {
+        Order::HeadsLast => {
+            assert_eq!(d, 4, "matmul: heads-last output needs rank 4");
+            let h = batch[1];
+            vec![(m * h * n) as isize, n as isize, (h * n) as isize, 1]
+        }
+        Order::RowMajor => {
+            let mut s = vec![1isize; d];
+            for i in (0..d - 1).rev() {
+                s[i] = s[i + 1] * dims[i + 1] as isize;
+            }
+            s
+        }
+    };
+    let count: usize = batch.iter().product();
+    let len = count * m * n;
+    let mut out = Vec::<f32>::with_capacity(len);
+    if k == 0 {
+        out.resize(len, 0.0);
+    } else if len > 0 {
+        let (a, b) = (Operand::new(lhs), Operand::new(rhs));
+        let ptr = OutPtr(out.as_mut_ptr());
+        let one = |e: usize, parallelism: gemm::Parallelism| {
+            let mut index = vec![0usize; d - 2];
+            let mut rest = e;
+            for (i, &size) in batch.iter().enumerate().rev() {
+                index[i] = rest % size;
+                rest /= size;
+            }
+            let o: isize = index.iter().zip(&strides).map(|(&i, &s)| i as isize * s).sum();
+            // SAFETY: the pointers and strides describe matrices inside their allocations ([`Operand`], the
+            // output's `strides`); `read_dst = false`, so the uninitialised output is only written.
+            unsafe {
+                gemm::gemm(
+                    m,
+                    n,
+                    k,
+                    ptr.at(o),
+                    strides[d - 1],
+                    strides[d - 2],
+                    false,
+                    a.at(&index),
+                    a.cols,
+                    a.rows,
+                    b.at(&index),
+                    b.cols,
+                    b.rows,
+                    0.0f32,
+                    1.0f32,
+                    false,
+                    false,
+                    false,
+                    parallelism,
+                )
+            }
+        };
+        // burn-flex's split: a large matrix uses both cores inside its GEMM unless the batch (≥ 4 matrices) can
+        // share them out; a batch of smaller matrices runs its matrices in parallel.
+        let per_matrix = m * n * k;
+        let total = count * per_matrix;
+        let batch_parallel = count > 1 && total >= BATCH_PARALLEL_THRESHOLD;
+        if batch_parallel && (count >= 4 || per_matrix < PARALLEL_THRESHOLD) {
+            (0..count).into_par_iter().for_each(|e| one(e, gemm::Parallelism::None));
+        } else {
+            let parallelism = if per_matrix >= PARALLEL_THRESHOLD {
+                gemm::Parallelism::Rayon(0)
+            } else {
+                gemm::Parallelism::None
+            };
+            (0..count).for_each(|e| one(e, parallelism));
+        }
+        // SAFETY: the `count` GEMMs wrote all m·n elements of every matrix: the strides map the batch, row and
+        // column indices one-to-one onto 0..len.
+        unsafe { out.set_len(len) };
+    }
+    FlexTensor::new(
+        Bytes::from_elems(out),
+        Layout::new(Shape::from(dims), strides, 0),
+        DType::F32,
+    )
+}
+
+/// `t` with its last two axes swapped (a view).
+fn transposed(t: FlexTensor) -> FlexTensor {
+    let d = t.layout().num_dims();
+    Flex::float_swap_dims(t, d - 2, d - 1)
+}
+
+/// `grad` summed over the axes where `target` has size 1 and `grad` does not (the operand was broadcast).
+fn unbroadcast(mut grad: FlexTensor, target: &Shape) -> FlexTensor {
+    for i in 0..target.num_dims() - 2 {
+        if target[i] == 1 && grad.layout().shape()[i] != 1 {
+            grad = Flex::float_sum_dim(grad, i);
+        }
+    }
+    grad
+}
+
+/// The backward step of C = A·B; state: A if B needs a gradient, B if A does, and both operands' shapes.
+#[derive(Debug)]
+struct ProductBackward;
+
+impl Backward<Flex, 2> for ProductBackward {
+    type State = (Option<FlexTensor>, Option<FlexTensor>, Shape, Shape);
+
+    fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, _checkpointer: &mut Checkpointer) {
+        let (lhs, rhs, lhs_shape, rhs_shape) = ops.state;
+        let grad = grads.consume::<Flex>(&ops.node);
+        let [lhs_node, rhs_node] = ops.parents;
+        if let (Some(node), Some(rhs)) = (lhs_node, rhs) {
+            let g = product(&grad, &transposed(rhs), Order::RowMajor);
+            grads.register::<Flex>(node.id, unbroadcast(g, &lhs_shape));
+        }
+        if let (Some(node), Some(lhs)) = (rhs_node, lhs) {
+            let g = product(&transposed(lhs), &grad, Order::RowMajor);
+            grads.register::<Flex>(node.id, unbroadcast(g, &rhs_shape));
+        }
+    }
+}
+
+/// [`product`] under autodiff, with [`ProductBackward`] recorded when an operand is tracked.
+fn autodiff_product(lhs: AdFlexTensor, rhs: AdFlexTensor, order: Order) -> AdFlexTensor {
+    let out = product(&lhs.primitive, &rhs.primitive, order);
+    let shapes = (
+        lhs.primitive.layout().shape().clone(),
+        rhs.primitive.layout().shape().clone(),
+    );
+    let (lhs_tracked, rhs_tracked) = (lhs.is_tracked(), rhs.is_tracked());
+    match ProductBackward
+        .prepare::<NoCheckpointing>([lhs.node.clone(), rhs.node.clone()])
+        .compute_bound()
+        .stateful()
+    {
+        OpsKind::Tracked(prep) => prep.finish(
+            (
+                rhs_tracked.then(|| lhs.primitive.clone()),
+                lhs_tracked.then(|| rhs.primitive.clone()),
+                shapes.0,
+                shapes.1,
+            ),
+            out,
+        ),
+        OpsKind::UnTracked(prep) => prep.finish(out),
+    }
+}
