@@ -36,6 +36,7 @@ use burn::tensor::ops::{BoolTensor, FloatTensor};
 use burn::tensor::{Bool, DType, Int, Tensor, TensorData, TensorPrimitive};
 use rayon::prelude::*;
 
+use tabs::elementary::exp_nonpositive;
 use tabs::flex::{f32_tensor, on_flex, on_plain_flex, same, AdFlexTensor};
 
 use crate::relative::skew;
@@ -185,27 +186,6 @@ fn dims4(t: &FlexTensor) -> [usize; 4] {
 /// Rows (and columns) per block: a block of P and the p2c values it reads stay in the L1/L2 caches, whereas a whole
 /// p2c column is T values 2T − 1 apart (one page each at T = 1024).
 const BLOCK: usize = 32;
-
-/// eˣ for x ≤ 0 (the shifted scores), to about 2 ulp, in a form the compiler vectorises (glibc's `expf` is a call
-/// per element): eˣ = 2ⁿ·e^r with n = round(x / ln 2), |r| ≤ ln 2 / 2 and a degree-6 polynomial for e^r. Below
-/// −87.3 (where eˣ is subnormal) it returns 0, as the f32::MIN fill of masked scores needs.
-#[inline(always)]
-fn exp_nonpositive(x: f32) -> f32 {
-    const LN2_HI: f32 = 0.693_359_4;
-    const LN2_LO: f32 = -2.121_944_4e-4;
-    // Round to nearest by the 1.5·2²³ trick (`f32::round` is a libm call on the baseline x86-64 target).
-    const ROUND: f32 = 12_582_912.0;
-    let n = (x * std::f32::consts::LOG2_E + ROUND) - ROUND;
-    let r = x - n * LN2_HI - n * LN2_LO;
-    let p = 1.0
-        + r * (1.0 + r * (0.5 + r * (1.666_666_7e-1 + r * (4.166_579_6e-2 + r * (8.333_452e-3 + r * 1.393_981_7e-3)))));
-    let scale = f32::from_bits((((n as i32).max(-126) + 127) as u32) << 23);
-    if x < -87.3 {
-        0.0
-    } else {
-        p * scale
-    }
-}
 
 /// A reduction of `x` in 8 interleaved lanes (a sequential f32 reduction does not vectorise).
 #[inline(always)]

@@ -1,9 +1,11 @@
 //! The activations HF configs name in `hidden_act` / `pooler_hidden_act` (transformers' `ACT2FN`), for every
 //! encoder crate.
 
-use burn::tensor::activation::{gelu, relu, silu, tanh};
+use burn::tensor::activation::{relu, silu, tanh};
 use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
+
+use crate::gelu::gelu;
 
 /// An activation function named in a HF config.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -7,6 +7,7 @@
 //! | the activations configs name (`hidden_act`) | [`activation`] |
 //! | dense → dropout → LayerNorm(· + residual), closing attention and the FFN | [`add_norm`] |
 //! | dropout, its mask drawn in parallel on the CPU training backend | [`dropout`] |
+//! | exact GELU x·Φ(x), one parallel pass on the CPU backend | [`gelu`] |
 //! | the folder's files (`config.json` + `model.safetensors` or `pytorch_model.bin`) and their tensors in f32 | [`checkpoint`] |
 //! | parameters by HF key, with or without the model prefix, or HF's fresh initialisation; all problems reported together | [`weights`] |
 //! | typed errors naming the file, key, expected and found shape | [`error`] |
@@ -46,6 +47,7 @@ pub mod cuda_probe;
 pub mod dropout;
 pub mod encoder;
 pub mod error;
+pub mod gelu;
 pub mod input;
 pub mod malloc;
 pub mod text;
@@ -60,5 +62,6 @@ pub use config::{EncoderConfig, RawEncoderConfig};
 pub use dropout::dropout;
 pub use encoder::{EncoderModel, EncoderOutput, Layer};
 pub use error::{HfError, ModelError, Result};
+pub use gelu::gelu;
 pub use input::EncoderInput;
 pub use weights::{IfMissing, Init, LoadReport, RawTensor, Weights};

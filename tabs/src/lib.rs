@@ -29,6 +29,7 @@
 pub mod adapted;
 pub mod budget;
 pub mod controller;
+pub mod elementary;
 pub mod error;
 pub mod flex;
 pub mod flops;

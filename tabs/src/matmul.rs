@@ -36,7 +36,7 @@ pub fn matmul<B: Backend, const D: usize>(lhs: Tensor<B, D>, rhs: Tensor<B, D>) 
     if !kernel_applies(&lhs, &rhs) {
         return lhs.matmul(rhs);
     }
-    run(lhs, rhs, Order::RowMajor)
+    run(lhs, rhs, None)
 }
 
 /// The attention context P·V `[b, H, T, T]·[b, H, T, dh]` → `[b, T, H·dh]` (heads merged, as the output
@@ -48,7 +48,7 @@ pub fn attention_context<B: Backend>(probs: Tensor<B, 4>, v: Tensor<B, 4>) -> Te
     let [b, h, t, _] = probs.dims();
     let dh = v.dims()[3];
     let heads = if kernel_applies(&probs, &v) {
-        run(probs, v, Order::HeadsLast)
+        run(probs, v, Some(&HEADS_LAST))
     } else {
         probs.matmul(v)
     };
@@ -60,17 +60,12 @@ fn kernel_applies<B: Backend, const D: usize>(lhs: &Tensor<B, D>, rhs: &Tensor<B
     on_flex::<B>() && lhs.dtype() == DType::F32 && rhs.dtype() == DType::F32
 }
 
-/// Memory order of the output.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Order {
-    /// Contiguous `[…, m, n]`.
-    RowMajor,
-    /// `[b, H, m, n]` stored as `[b, m, H, n]` (rank 4 only).
-    HeadsLast,
-}
+/// The memory order of `attention_context`'s output `[b, H, T, dh]`: axes outermost first, i.e. stored as
+/// `[b, T, H, dh]`.
+const HEADS_LAST: [usize; 4] = [0, 2, 1, 3];
 
 /// The product on a backend [`kernel_applies`] accepted.
-fn run<B: Backend, const D: usize>(lhs: Tensor<B, D>, rhs: Tensor<B, D>, order: Order) -> Tensor<B, D> {
+fn run<B: Backend, const D: usize>(lhs: Tensor<B, D>, rhs: Tensor<B, D>, order: Option<&[usize]>) -> Tensor<B, D> {
     let (lhs, rhs) = (lhs.into_primitive().tensor(), rhs.into_primitive().tensor());
     let out: FloatTensor<B> = if on_plain_flex::<B>() {
         same(product(&same(lhs), &same(rhs), order))
@@ -88,7 +83,7 @@ const BATCH_PARALLEL_THRESHOLD: usize = 128 * 128 * 128;
 
 /// An output pointer shared by the batch's parallel GEMMs, which write disjoint matrices.
 struct OutPtr(*mut f32);
-// SAFETY: each batch element writes its own matrix of the output; no two overlap (the strides of `Order`).
+// SAFETY: each batch element writes its own matrix of the output; no two overlap (dense strides, [`strides_in`]).
 unsafe impl Sync for OutPtr {}
 impl OutPtr {
     fn at(&self, offset: isize) -> *mut f32 {
@@ -134,8 +129,35 @@ impl<'a> Operand<'a> {
     }
 }
 
-/// C = A·B for burn-flex f32 tensors of equal rank ≥ 2, in memory `order`.
-fn product(lhs: &FlexTensor, rhs: &FlexTensor, order: Order) -> FlexTensor {
+/// Dense strides for `dims` stored in `order` (a permutation of the axes, outermost first; `None`: row-major).
+fn strides_in(dims: &[usize], order: Option<&[usize]>) -> Vec<isize> {
+    let identity: Vec<usize> = (0..dims.len()).collect();
+    let order = order.unwrap_or(&identity);
+    let mut strides = vec![0isize; dims.len()];
+    let mut next = 1isize;
+    for &axis in order.iter().rev() {
+        strides[axis] = next;
+        next *= dims[axis] as isize;
+    }
+    strides
+}
+
+/// The memory order of a strided tensor whose elements fill a block densely (a permuted contiguous tensor, such as
+/// a `swap_dims` view of a contiguous one): its axes by decreasing stride. `None` for other layouts (broadcast,
+/// sliced, overlapping).
+fn dense_order(t: &FlexTensor) -> Option<Vec<usize>> {
+    let (dims, strides) = (t.layout().shape(), t.layout().strides());
+    let mut order: Vec<usize> = (0..strides.len()).collect();
+    // Size-1 axes can have any stride; put them outermost, in order, so that the result is well defined.
+    order.sort_by_key(|&a| (dims[a] != 1, std::cmp::Reverse(strides[a]), a));
+    let dense = strides_in(dims, Some(&order));
+    (0..strides.len())
+        .all(|a| dims[a] == 1 || dense[a] == strides[a])
+        .then_some(order)
+}
+
+/// C = A·B for burn-flex f32 tensors of equal rank ≥ 2, stored in memory `order` ([`strides_in`]).
+fn product(lhs: &FlexTensor, rhs: &FlexTensor, order: Option<&[usize]>) -> FlexTensor {
     let (ls, rs) = (lhs.layout().shape(), rhs.layout().shape());
     let d = ls.num_dims();
     assert!(
@@ -158,20 +180,15 @@ fn product(lhs: &FlexTensor, rhs: &FlexTensor, order: Order) -> FlexTensor {
         .collect();
     let mut dims = batch.clone();
     dims.extend([m, n]);
-    let strides: Vec<isize> = match order {
-        Order::HeadsLast => {
-            assert_eq!(d, 4, "matmul: heads-last output needs rank 4");
-            let h = batch[1];
-            vec![(m * h * n) as isize, n as isize, (h * n) as isize, 1]
-        }
-        Order::RowMajor => {
-            let mut s = vec![1isize; d];
-            for i in (0..d - 1).rev() {
-                s[i] = s[i + 1] * dims[i + 1] as isize;
-            }
-            s
-        }
-    };
+    if let Some(order) = order {
+        assert_eq!(
+            order.len(),
+            d,
+            "matmul: memory order of rank {} for rank {d}",
+            order.len()
+        );
+    }
+    let strides = strides_in(&dims, order);
     let count: usize = batch.iter().product();
     let len = count * m * n;
     let mut out = Vec::<f32>::with_capacity(len);
@@ -256,35 +273,56 @@ fn unbroadcast(mut grad: FlexTensor, target: &Shape) -> FlexTensor {
     grad
 }
 
-/// The backward step of C = A·B; state: A if B needs a gradient, B if A does, and both operands' shapes.
+/// What the backward step keeps of an operand: its shape, and the memory order its gradient is written in
+/// ([`dense_order`], when the operand was not broadcast; else row-major, summed over the broadcast axes).
+#[derive(Debug, Clone)]
+struct Side {
+    shape: Shape,
+    order: Option<Vec<usize>>,
+}
+
+impl Side {
+    fn of(t: &FlexTensor, other: &FlexTensor) -> Self {
+        let (shape, other_shape) = (t.layout().shape(), other.layout().shape());
+        let d = shape.num_dims();
+        let broadcast = (0..d - 2).any(|i| shape[i] < other_shape[i]);
+        Self {
+            shape: shape.clone(),
+            order: if broadcast { None } else { dense_order(t) },
+        }
+    }
+
+    /// The gradient `A·B` of this operand, in its memory order, summed over its broadcast axes.
+    fn gradient(&self, a: &FlexTensor, b: &FlexTensor) -> FlexTensor {
+        unbroadcast(product(a, b, self.order.as_deref()), &self.shape)
+    }
+}
+
+/// The backward step of C = A·B; state: A if B needs a gradient, B if A does, and both [`Side`]s.
 #[derive(Debug)]
 struct ProductBackward;
 
 impl Backward<Flex, 2> for ProductBackward {
-    type State = (Option<FlexTensor>, Option<FlexTensor>, Shape, Shape);
+    type State = (Option<FlexTensor>, Option<FlexTensor>, Side, Side);
 
     fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, _checkpointer: &mut Checkpointer) {
-        let (lhs, rhs, lhs_shape, rhs_shape) = ops.state;
+        let (lhs, rhs, lhs_side, rhs_side) = ops.state;
         let grad = grads.consume::<Flex>(&ops.node);
         let [lhs_node, rhs_node] = ops.parents;
+        // Each gradient in its operand's memory order: for a head view of projected rows (`[b, T, H·dh]` seen as
+        // `[b, H, T, dh]`) the backward of the view (swap, reshape) is then a view too instead of a copy.
         if let (Some(node), Some(rhs)) = (lhs_node, rhs) {
-            let g = product(&grad, &transposed(rhs), Order::RowMajor);
-            grads.register::<Flex>(node.id, unbroadcast(g, &lhs_shape));
+            grads.register::<Flex>(node.id, lhs_side.gradient(&grad, &transposed(rhs)));
         }
         if let (Some(node), Some(lhs)) = (rhs_node, lhs) {
-            let g = product(&transposed(lhs), &grad, Order::RowMajor);
-            grads.register::<Flex>(node.id, unbroadcast(g, &rhs_shape));
+            grads.register::<Flex>(node.id, rhs_side.gradient(&transposed(lhs), &grad));
         }
     }
 }
 
 /// [`product`] under autodiff, with [`ProductBackward`] recorded when an operand is tracked.
-fn autodiff_product(lhs: AdFlexTensor, rhs: AdFlexTensor, order: Order) -> AdFlexTensor {
+fn autodiff_product(lhs: AdFlexTensor, rhs: AdFlexTensor, order: Option<&[usize]>) -> AdFlexTensor {
     let out = product(&lhs.primitive, &rhs.primitive, order);
-    let shapes = (
-        lhs.primitive.layout().shape().clone(),
-        rhs.primitive.layout().shape().clone(),
-    );
     let (lhs_tracked, rhs_tracked) = (lhs.is_tracked(), rhs.is_tracked());
     match ProductBackward
         .prepare::<NoCheckpointing>([lhs.node.clone(), rhs.node.clone()])
@@ -295,11 +333,39 @@ fn autodiff_product(lhs: AdFlexTensor, rhs: AdFlexTensor, order: Order) -> AdFle
             (
                 rhs_tracked.then(|| lhs.primitive.clone()),
                 lhs_tracked.then(|| rhs.primitive.clone()),
-                shapes.0,
-                shapes.1,
+                Side::of(&lhs.primitive, &rhs.primitive),
+                Side::of(&rhs.primitive, &lhs.primitive),
             ),
             out,
         ),
         OpsKind::UnTracked(prep) => prep.finish(out),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn flex(dims: &[usize]) -> FlexTensor {
+        crate::flex::f32_tensor(vec![0.0; dims.iter().product()], dims)
+    }
+
+    /// The memory order a gradient is written in: a head view `[b, T, H, dh]` → `[b, H, T, dh]` keeps its rows'
+    /// order (so that its gradient needs no copy), other dense permutations theirs, non-dense layouts none.
+    #[test]
+    fn dense_order_of_views() {
+        let rows = flex(&[2, 5, 3, 4]);
+        assert_eq!(dense_order(&rows), Some(vec![0, 1, 2, 3]));
+        let heads = Flex::float_swap_dims(rows.clone(), 1, 2);
+        assert_eq!(dense_order(&heads), Some(vec![0, 2, 1, 3]));
+        let keys = Flex::float_swap_dims(heads.clone(), 2, 3);
+        assert_eq!(dense_order(&keys), Some(vec![0, 3, 1, 2]));
+        assert_eq!(strides_in(&[2, 3, 5, 4], Some(&HEADS_LAST)), vec![60, 4, 12, 1]);
+        assert_eq!(
+            strides_in(heads.layout().shape(), Some(&[0, 2, 1, 3])),
+            heads.layout().strides()
+        );
+        let sliced = Flex::float_slice(rows, &[burn::tensor::Slice::new(0, Some(2), 1), (0..2).into()]);
+        assert_eq!(dense_order(&sliced), None);
     }
 }

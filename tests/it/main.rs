@@ -16,6 +16,7 @@ mod data_parallel;
 mod device;
 mod dropout;
 mod flags;
+mod gelu;
 mod hf_parts;
 mod layout;
 mod peft;

@@ -3,6 +3,7 @@
 
 mod budget;
 mod common;
+mod elementary;
 mod inject;
 mod io;
 mod learning;

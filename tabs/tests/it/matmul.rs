@@ -1,6 +1,6 @@
 //! `tabs::matmul`: its own product on burn-flex (with and without autodiff) against burn's `matmul` on
 //! burn-ndarray in f64: values and both gradients, for plain, batched, broadcast and transposed (strided) operands,
-//! both parallel splits, an operand without a gradient, and the heads-merged attention context.
+//! both parallel splits, an operand without a gradient, head views and the heads-merged attention context.
 
 use burn::backend::{Autodiff, Flex, NdArray};
 use burn::tensor::backend::{AutodiffBackend, Backend};
@@ -156,29 +156,48 @@ fn products_on_burn_flex_equal_burn_ndarray_f64() {
     );
 }
 
-/// `attention_context` against P·V with the heads merged by burn's ops on burn-ndarray f64.
+/// The products of an attention layer on head views of projected rows (`[b, T, H·dh]` seen as `[b, H, T, dh]`,
+/// whose gradients the kernel writes in the rows' order): Q·Kᵀ and `attention_context` (P·V with the heads
+/// merged), against burn's ops on burn-ndarray f64; values and the gradients of Q, K, V rows and P.
 #[test]
-fn attention_context_merges_heads() {
-    fn run_context<B: AutodiffBackend>(merge: bool) -> Vec<Vec<f64>> {
+fn attention_products_on_head_views() {
+    fn run_attention<B: AutodiffBackend>(ours: bool) -> Vec<Vec<f64>> {
         let (b, h, t, dh) = (2, 3, 17, 8);
-        let p = operand::<B, 4>([b, h, t, t], false, 4).require_grad();
-        let v = operand::<B, 4>([b, h, t, dh], true, 5).require_grad();
-        let c = if merge {
-            attention_context(p.clone(), v.clone())
+        let rows = |seed| operand::<B, 3>([b, t, h * dh], false, seed).require_grad();
+        let (q, k, v) = (rows(4), rows(5), rows(6));
+        let heads = |x: Tensor<B, 3>| x.reshape([b, t, h, dh]).swap_dims(1, 2);
+        let p = operand::<B, 4>([b, h, t, t], false, 7).require_grad();
+        let (s, c) = if ours {
+            (
+                matmul(heads(q.clone()), heads(k.clone()).swap_dims(2, 3)),
+                attention_context(p.clone(), heads(v.clone())),
+            )
         } else {
-            p.clone().matmul(v.clone()).swap_dims(1, 2).reshape([b, t, h * dh])
+            (
+                heads(q.clone()).matmul(heads(k.clone()).swap_dims(2, 3)),
+                p.clone()
+                    .matmul(heads(v.clone()))
+                    .swap_dims(1, 2)
+                    .reshape([b, t, h * dh]),
+            )
         };
-        let w = Tensor::<B, 3>::from_data(TensorData::new(values(b * t * h * dh, 6), [b, t, h * dh]), &c.device());
-        let grads = (c.clone() * w).sum().backward();
+        let dev = s.device();
+        let ws = Tensor::<B, 4>::from_data(TensorData::new(values(b * h * t * t, 8), [b, h, t, t]), &dev);
+        let wc = Tensor::<B, 3>::from_data(TensorData::new(values(b * t * h * dh, 9), [b, t, h * dh]), &dev);
+        let grads = ((s.clone() * ws).sum() + (c.clone() * wc).sum()).backward();
+        let grad = |x: &Tensor<B, 3>| to_vec(x.grad(&grads).unwrap());
         vec![
+            to_vec(s),
             to_vec(c),
+            grad(&q),
+            grad(&k),
+            grad(&v),
             to_vec(p.grad(&grads).unwrap()),
-            to_vec(v.grad(&grads).unwrap()),
         ]
     }
-    let want = run_context::<Reference>(false);
-    let got = run_context::<Autodiff<Flex>>(true);
-    for ((g, w), what) in got.iter().zip(&want).zip(["context", "dP", "dV"]) {
+    let want = run_attention::<Reference>(false);
+    let got = run_attention::<Autodiff<Flex>>(true);
+    for ((g, w), what) in got.iter().zip(&want).zip(["Q·Kᵀ", "context", "dQ", "dK", "dV", "dP"]) {
         close(what, g, w);
     }
 }
