@@ -6,7 +6,9 @@
 //! ([`tabs::elementary`]: Φ to 2.5·10⁻⁷ absolute); without autodiff the input is overwritten when nothing else
 //! holds it. burn-flex's own GELU calls libm's scalar `erff` per element on one thread, 4–6 % of a base-size
 //! DeBERTa forward and, with its backward, 8 % of a LoRA step on 2 cores (`perf`, README "Speed on CPU"). Every
-//! other backend and dtype uses burn's `gelu`.
+//! other backend and dtype uses burn's `gelu` without autodiff and, under autodiff, x·½(1 + erf(x/√2)) composed of
+//! tensor ops: burn 0.21's default GELU backward, which burn-ndarray and the CubeCL backends (WGPU, CUDA) use, is
+//! the derivative of the tanh approximation (up to 3·10⁻⁴ off the exact one), not of the exact GELU it computes.
 
 use std::mem::MaybeUninit;
 
@@ -29,7 +31,18 @@ const CHUNK: usize = 1 << 14;
 /// GELU(x) = x·Φ(x), element-wise (see the module docs).
 pub fn gelu<B: Backend, const D: usize>(x: Tensor<B, D>) -> Tensor<B, D> {
     if !on_flex::<B>() || x.dtype() != DType::F32 {
-        return burn::tensor::activation::gelu(x);
+        if !B::ad_enabled(&x.device()) {
+            return burn::tensor::activation::gelu(x);
+        }
+        // burn 0.21's default `gelu_backward` (burn-ndarray, WGPU, CUDA) is the derivative of the tanh
+        // approximation, up to 3·10⁻⁴ off; composed from `erf`, whose backward is exact, the gradient is GELU's.
+        let cdf = x
+            .clone()
+            .div_scalar(std::f64::consts::SQRT_2)
+            .erf()
+            .add_scalar(1.0)
+            .mul_scalar(0.5);
+        return x * cdf;
     }
     let x = x.into_primitive().tensor();
     let y: FloatTensor<B> = if on_plain_flex::<B>() {

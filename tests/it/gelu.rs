@@ -1,8 +1,9 @@
-//! `tabs_hf::gelu` on the CPU backend (its own kernel, with and without autodiff) against exact GELU in f64
-//! (y = x·Φ(x), dy/dx = Φ(x) + x·φ(x), Φ from libm's erfc): values and the gradient, for contiguous and strided
-//! inputs; without autodiff the input is overwritten only when nothing else holds it. (Not against burn-ndarray:
-//! burn 0.21's default `gelu_backward`, which burn-ndarray uses, is the derivative of the tanh approximation,
-//! up to 3·10⁻⁴ off the exact one; see `burn_ndarray_gelu_backward_is_the_tanh_approximation`.)
+//! `tabs_hf::gelu` against exact GELU in f64 (y = x·Φ(x), dy/dx = Φ(x) + x·φ(x), Φ from libm's erfc): on the CPU
+//! backend (its own kernel, with and without autodiff) and on burn-ndarray f64 (composed of `erf` under autodiff),
+//! values and the gradient, for contiguous and strided inputs; without autodiff the input is overwritten only when
+//! nothing else holds it. The reference is not burn's GELU: burn 0.21's default `gelu_backward` (burn-ndarray's) is
+//! the derivative of the tanh approximation, up to 3·10⁻⁴ off the exact one
+//! (`burn_ndarray_gelu_backward_is_the_tanh_approximation`), which is why `tabs_hf::gelu` composes it there.
 
 use burn::backend::{Autodiff, Flex, NdArray};
 use burn::tensor::activation::gelu as burn_gelu;
@@ -86,6 +87,14 @@ fn gelu_on_the_cpu_backend_equals_the_f64_reference() {
             worst(&fg, &g) < 2e-6,
             "strided {strided}: dx off by {:e}",
             worst(&fg, &g)
+        );
+        // burn-ndarray: the exact GELU composed of `erf` (burn's own GELU backward is not exact).
+        let [ny, ng] = run::<Autodiff<NdArray<f64>>>(true, strided);
+        let (oy, og) = (worst(&ny, &y), worst(&ng, &g));
+        // (burn-ndarray's erf and burn-autodiff's erf backward agree with libm to 10⁻⁹ here, not to f64 rounding.)
+        assert!(
+            oy < 1e-12 && og < 1e-8,
+            "strided {strided}: burn-ndarray f64 off by {oy:e}, {og:e}"
         );
         let plain = run_plain(strided);
         assert!(
