@@ -7,4 +7,5 @@
 mod common;
 mod formulas;
 mod gradients;
+mod matmul;
 mod schedule;

@@ -7,5 +7,4 @@ mod elementary;
 mod inject;
 mod io;
 mod learning;
-mod matmul;
 mod method;
