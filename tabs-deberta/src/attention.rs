@@ -17,14 +17,15 @@ use burn::nn::{Dropout, DropoutConfig, Linear};
 use burn::tensor::backend::Backend;
 use std::sync::Arc;
 
-use burn::tensor::{Bool, DType, Int, Tensor};
+use burn::tensor::{Bool, Int, Tensor};
+use tabs::flex::own_kernels;
 use tabs::matmul::{attention_context, matmul};
 use tabs::AdaptedLinear;
 
 use tabs_hf::{dropout, AddNorm, FromWeights, SelfAttention};
 
 use crate::config::DebertaConfig;
-use crate::disentangled_softmax::{disentangled_softmax, fused_on, RelativeTerm};
+use crate::disentangled_softmax::{disentangled_softmax, RelativeTerm};
 use crate::weights::{IfMissing, Weights};
 
 /// Shape facts of an attention block.
@@ -201,7 +202,7 @@ impl<B: Backend> Attention<B> {
             let r = dropout(&self.rel_dropout, rel.embeddings.clone());
             // HF's form (products with the 2·span table rows, read by index) where the fused kernel reads it and
             // the table is shorter than the 2T − 1 distances; else the products per distance.
-            let table = fused_on::<B>() && x.dtype() == DType::F32 && 2 * t - 1 > r.dims()[0];
+            let table = own_kernels::<B>(x.dtype()) && 2 * t - 1 > r.dims()[0];
             let term = |values: Tensor<B, 4>, index: &Arc<Vec<usize>>| RelativeTerm {
                 values,
                 rows: table.then(|| index.clone()),

@@ -33,11 +33,11 @@ use burn::backend::Flex;
 use burn::tensor::activation::softmax;
 use burn::tensor::backend::Backend;
 use burn::tensor::ops::{BoolTensor, FloatTensor};
-use burn::tensor::{Bool, DType, Int, Tensor, TensorData, TensorPrimitive};
+use burn::tensor::{Bool, Int, Tensor, TensorData, TensorPrimitive};
 use rayon::prelude::*;
 
 use tabs::elementary::exp_nonpositive;
-use tabs::flex::{f32_tensor, on_flex, on_plain_flex, same, AdFlexTensor};
+use tabs::flex::{f32_tensor, on_plain_flex, own_kernels, same, AdFlexTensor};
 
 use crate::relative::skew;
 
@@ -72,11 +72,6 @@ impl<B: Backend> RelativeTerm<B> {
     }
 }
 
-/// Whether [`disentangled_softmax`] runs the fused kernel on backend `B` (burn-flex, with or without autodiff; f32).
-pub fn fused_on<B: Backend>() -> bool {
-    on_flex::<B>()
-}
-
 /// P `[b, H, T, T]` from qk `[b, H, T, T]`, the c2p / p2c terms (each optional) and the padding mask
 /// `[b, H, T, T]` (true = masked), by the formula of the module docs.
 pub fn disentangled_softmax<B: Backend>(
@@ -86,7 +81,7 @@ pub fn disentangled_softmax<B: Backend>(
     mask: Tensor<B, 4, Bool>,
 ) -> Tensor<B, 4> {
     match (c2p, p2c) {
-        (Some(c2p), Some(p2c)) if qk.dtype() == DType::F32 && fused_on::<B>() => fused(qk, c2p, p2c, mask),
+        (Some(c2p), Some(p2c)) if own_kernels::<B>(qk.dtype()) => fused(qk, c2p, p2c, mask),
         (c2p, p2c) => composed(qk, c2p, p2c, mask),
     }
 }
@@ -108,7 +103,7 @@ pub fn composed<B: Backend>(
     softmax(scores.mask_fill(mask, f32::MIN), 3)
 }
 
-/// Runs the kernel; `B` is burn-flex or burn-flex under autodiff ([`fused_on`]).
+/// Runs the kernel; `B` is burn-flex or burn-flex under autodiff (`tabs::flex::own_kernels`).
 fn fused<B: Backend>(
     qk: Tensor<B, 4>,
     c2p: RelativeTerm<B>,

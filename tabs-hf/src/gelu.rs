@@ -20,17 +20,17 @@ use burn::backend::flex::FlexTensor;
 use burn::backend::Flex;
 use burn::tensor::backend::Backend;
 use burn::tensor::ops::FloatTensor;
-use burn::tensor::{DType, Tensor, TensorPrimitive};
+use burn::tensor::{Tensor, TensorPrimitive};
 use rayon::prelude::*;
 use tabs::elementary::{normal_cdf, normal_pdf};
-use tabs::flex::{f32_tensor, on_flex, on_plain_flex, same, AdFlexTensor};
+use tabs::flex::{f32_tensor, on_plain_flex, own_kernels, same, AdFlexTensor};
 
 /// Elements per parallel task.
 const CHUNK: usize = 1 << 14;
 
 /// GELU(x) = x·Φ(x), element-wise (see the module docs).
 pub fn gelu<B: Backend, const D: usize>(x: Tensor<B, D>) -> Tensor<B, D> {
-    if !on_flex::<B>() || x.dtype() != DType::F32 {
+    if !own_kernels::<B>(x.dtype()) {
         if !B::ad_enabled(&x.device()) {
             return burn::tensor::activation::gelu(x);
         }
@@ -111,10 +111,10 @@ impl Backward<Flex, 1> for GeluBackward {
     type State = FlexTensor;
 
     fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _checkpointer: &mut Checkpointer) {
-        let x = dense(ops.state);
-        let mut dy = dense(grads.consume::<Flex>(&ops.node));
         let [node] = ops.parents;
         let Some(node) = node else { return };
+        let x = dense(ops.state);
+        let mut dy = dense(grads.consume::<Flex>(&ops.node));
         let xs = x.storage::<f32>();
         let dx = match dy.try_storage_mut::<f32>() {
             Some(g) => {

@@ -26,7 +26,7 @@ use burn::tensor::ops::{FloatTensor, FloatTensorOps};
 use burn::tensor::{Bytes, DType, Shape, Tensor, TensorPrimitive};
 use rayon::prelude::*;
 
-use crate::flex::{on_autodiff_flex, on_flex, on_plain_flex, same, AdFlexTensor};
+use crate::flex::{on_autodiff_flex, on_plain_flex, own_kernels, same, AdFlexTensor};
 
 /// A·B, as burn's `lhs.matmul(rhs)` (see the module docs).
 ///
@@ -57,7 +57,7 @@ pub fn attention_context<B: Backend>(probs: Tensor<B, 4>, v: Tensor<B, 4>) -> Te
 
 /// Whether the product runs here: burn-flex (with or without autodiff), both operands f32.
 fn kernel_applies<B: Backend, const D: usize>(lhs: &Tensor<B, D>, rhs: &Tensor<B, D>) -> bool {
-    on_flex::<B>() && lhs.dtype() == DType::F32 && rhs.dtype() == DType::F32
+    own_kernels::<B>(lhs.dtype()) && rhs.dtype() == lhs.dtype()
 }
 
 /// The memory order of `attention_context`'s output `[b, H, T, dh]`: axes outermost first, i.e. stored as
